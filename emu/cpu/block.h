@@ -1,0 +1,59 @@
+/*
+ * block.h - the decoded-block cache, keyed by guest-physical address.
+ *
+ * A block is a run of decoded instructions starting at one physical
+ * address, decoded for one code size, ending at an instruction marked
+ * OPF_END, at a page boundary, or after BLOCK_MAX_INSNS. Blocks never
+ * span pages: an instruction that crosses a page boundary is decoded and
+ * run on its own, uncached. One cache per machine, shared by every vCPU
+ * and (later) the JIT.
+ *
+ * Invalidation: the MMU calls bc_invalidate_page() when a page that holds
+ * decoded code is written (by any vCPU, a device or a loader). Blocks are
+ * unlinked at once but freed only at the next bc_collect(), called by the
+ * dispatch loop between blocks, so a block that overwrites itself finishes
+ * its current instruction safely.
+ */
+#ifndef NESTEMU_BLOCK_H
+#define NESTEMU_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "insn.h"
+
+#define BLOCK_MAX_INSNS 64
+
+struct block {
+	struct block *hnext;	/* hash chain */
+	struct block *pnext;	/* chain of blocks on the same page */
+	uint64_t pa;		/* physical address of the first byte */
+	uint64_t rip_lo;	/* low 12 bits: page offset (for sanity) */
+	uint32_t ninsn;
+	uint32_t bytes;		/* bytes covered */
+	uint8_t code_size;
+	bool valid;
+	struct insn insns[];
+};
+
+struct block_cache;
+
+struct block_cache *bc_create(void);
+void bc_destroy(struct block_cache *bc);
+/* Finds the block for (pa, code_size), or NULL. */
+struct block *bc_lookup(struct block_cache *bc, uint64_t pa, unsigned code_size);
+/* Stores a copy of n decoded instructions as a block; returns it. */
+struct block *bc_insert(struct block_cache *bc, uint64_t pa, unsigned code_size,
+			const struct insn *insns, unsigned n, unsigned bytes);
+/* Drops every block on the physical page containing pa. */
+void bc_invalidate_page(struct block_cache *bc, uint64_t pa);
+/* Drops everything (mode-independent flush, e.g. feature change). */
+void bc_flush(struct block_cache *bc);
+/* Frees blocks dropped since the last call. */
+void bc_collect(struct block_cache *bc);
+/* Incremented by every invalidation. */
+uint64_t bc_generation(const struct block_cache *bc);
+/* The dispatch loop names the block it runs: invalidating it sets *exit_flag. */
+void bc_set_running(struct block_cache *bc, const struct block *b, uint32_t *exit_flag);
+
+#endif

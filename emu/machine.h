@@ -1,0 +1,105 @@
+/*
+ * machine.h - the PC: memory map, vCPUs, I/O ports, devices and the run loop.
+ *
+ * struct machine owns everything (no globals): RAM and the memory map,
+ * the vCPUs, the block cache they share, the I/O port table, devices,
+ * logging and the exit status. Several machines can live in one process.
+ */
+#ifndef NESTEMU_MACHINE_H
+#define NESTEMU_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "cpu/cpu.h"
+#include "cpu/cpuid.h"
+#include "mmu/mmu.h"
+
+struct block_cache;
+
+typedef uint32_t (*io_read_fn)(void *opaque, uint16_t port, unsigned size);
+typedef void (*io_write_fn)(void *opaque, uint16_t port, uint32_t value, unsigned size);
+
+struct io_range {
+	uint16_t base;
+	uint16_t count;
+	io_read_fn read;
+	io_write_fn write;
+	void *opaque;
+	const char *name;
+};
+
+#define MACHINE_MAX_IO 64
+#define MACHINE_MAX_CPUS 64
+
+/* Why the run loop stopped. */
+enum machine_stop {
+	STOP_NONE,
+	STOP_EXIT,		/* isa-debug-exit or power-off: exit_status is set */
+	STOP_RESET,		/* reset requested (triple fault, 0xCF9, ...) */
+	STOP_HALTED,		/* every vCPU halted with interrupts off */
+	STOP_ERROR,		/* emulator could not continue: message printed */
+	STOP_ICOUNT,		/* cfg.icount_limit instructions retired */
+};
+
+struct machine_config {
+	uint64_t ram_size;
+	int ncpus;
+	const char *cpu_spec;	/* "-cpu MODEL[,+f,-f]" */
+	bool no_reboot;		/* reset request ends the run (status 0 by default) */
+	uint64_t icount_limit;	/* 0 = unlimited: stop after this many instructions */
+	const char *serial;	/* COM1 back end: "stdio", "file:PATH", "none" (NULL = none) */
+	const char *debugcon;	/* port 0xE9 back end, same syntax (NULL = none) */
+};
+
+struct machine {
+	struct machine_config cfg;
+	struct memmap mem;
+	struct cpu *cpus[MACHINE_MAX_CPUS];
+	int ncpus;
+	struct block_cache *bc;
+	struct io_range io[MACHINE_MAX_IO];
+	int nio;
+	struct log log;
+
+	/* Interrupt controller hook: returns the vector of the interrupt the
+	 * CPU acknowledges, or -1 when none is pending (spurious). */
+	int (*intr_ack)(struct machine *m, struct cpu *cpu);
+	void *intr_opaque;
+
+	enum machine_stop stop;
+	int exit_status;
+	bool reset_pending;
+	void *devices;		/* board-private device state (machine.c) */
+};
+
+/* Creation and teardown. Returns NULL with a message in err on failure. */
+struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen);
+void machine_destroy(struct machine *m);
+void machine_reset(struct machine *m);
+
+/* I/O port space. Unclaimed ports read all-ones and ignore writes. */
+int machine_add_io(struct machine *m, uint16_t base, uint16_t count, io_read_fn rd,
+		   io_write_fn wr, void *opaque, const char *name) __attribute__((warn_unused_result));
+uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size);
+void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned size);
+
+/* Requests from devices and the CPU. */
+void machine_request_exit(struct machine *m, int status);
+void machine_request_reset(struct machine *m, const char *why);
+
+/* Runs the vCPUs until something stops the machine. */
+enum machine_stop machine_run(struct machine *m);
+
+/*
+ * A boot hook run by machine_reset() after the CPUs are reset (direct
+ * kernel boot re-enters the kernel on every reset); free_fn(opaque) runs
+ * at machine_destroy. Replaces any earlier hook.
+ */
+void machine_set_boot(struct machine *m, void (*boot)(struct machine *m, void *opaque),
+		      void (*free_fn)(void *opaque), void *opaque);
+/* Instructions retired by machine_run so far (all vCPUs). */
+uint64_t machine_icount(const struct machine *m);
+
+#endif
