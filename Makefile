@@ -53,7 +53,8 @@ endif
 
 $(B)/%.o: %.c config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # Objects are linked directly, not through an archive: the opcode table
 # refers to handlers weakly, which would not pull archive members in.
@@ -63,23 +64,27 @@ $(NESTEMU): $(MAIN_OBJ) $(LIB_OBJS)
 # Guest test programs: flat binaries assembled with nasm.
 $(B)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc)
 	@mkdir -p $(dir $@)
-	nasm -f bin -I tests/guests/ -o $@ $<
+	@echo "  NASM    $<"
+	@nasm -f bin -I tests/guests/ -o $@ $<
 
 $(B)/tests/unit/%.o: ALL_CFLAGS += $(CRITERION_CFLAGS)
 $(B)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB_OBJS) $(LIBS) $(CRITERION_LIBS)
+
+$(B)/opcov: $(B)/tests/opcov.o $(LIB_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(B)/tests/opcov.o $(LIB_OBJS) $(LIBS)
 
 guests: $(GUEST_BINS)
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests --jobs=2
 
-check: $(NESTEMU) $(B)/unit-tests $(GUEST_BINS)
+check: $(NESTEMU) $(B)/unit-tests $(B)/opcov $(GUEST_BINS)
 	@echo "== unit and instruction tests (Criterion) =="
-	$(B)/unit-tests --jobs=2
+	@rm -rf $(B)/cov && mkdir -p $(B)/cov
+	NESTEMU_COVERAGE_DIR=$(B)/cov $(B)/unit-tests --jobs=2
 	@echo "== opcode coverage =="
-	$(B)/unit-tests --coverage-report >/dev/null 2>&1 || true
-	NESTEMU_COVERAGE=1 $(B)/unit-tests --jobs=1 --filter 'coverage/*'
+	$(B)/opcov $(B)/cov
 	@echo "== guest programs =="
 	sh tests/guests/run.sh $(NESTEMU) $(B)/guests
 

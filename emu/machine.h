@@ -72,6 +72,7 @@ struct machine {
 	int exit_status;
 	bool reset_pending;
 	void *devices;		/* board-private device state (machine.c) */
+	uint8_t *op_seen;	/* tests: opcode-table entries decoded (coverage), or NULL */
 };
 
 /* Creation and teardown. Returns NULL with a message in err on failure. */

@@ -124,6 +124,8 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 			rc = decode_insn(buf, 15, csz, cpu->features, single->insns);
 			if (rc < 0)
 				decode_fault(cpu, rc, buf, single->insns);
+			if (cpu->m->op_seen)
+				cpu->m->op_seen[single->insns[0].op] = 1;
 			single->ninsn = 1;
 			single->pa = pa;
 			single->code_size = (uint8_t)csz;
@@ -144,6 +146,9 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	}
 	if (cpu->m && log_on(&cpu->m->log, LOG_IN_ASM))
 		log_block(cpu, lin, insns, n);
+	if (cpu->m->op_seen)
+		for (unsigned k = 0; k < n; k++)
+			cpu->m->op_seen[insns[k].op] = 1;
 	if (!cacheable || !(b = bc_insert(cpu->bc, pa, csz, insns, n, pos))) {
 		memcpy(single->insns, insns, n * sizeof(struct insn));
 		single->ninsn = n;

@@ -22,6 +22,7 @@
 #include "emu/cpu/block.h"
 #include "emu/cpu/cpuid.h"
 #include "emu/cpu/flags.h"
+#include "emu/cpu/insn.h"
 #include "emu/mmu/mmu.h"
 
 #define GDT_BASE 0x1000
@@ -192,15 +193,38 @@ struct th *th_new(enum th_mode mode)
 	t->exc_vector = -1;
 	c->virt = &th_ops;
 	c->virt_state = t;
+	if (getenv("NESTEMU_COVERAGE_DIR"))
+		m->op_seen = calloc(opcode_table_len, 1);
 	setup_tables(t);
 	enter_mode(t);
 	return t;
+}
+
+/* Appends the opcode-table entries this machine decoded to a file per
+ * process in $NESTEMU_COVERAGE_DIR (read by tests/opcov.c). */
+static void coverage_flush(struct machine *m)
+{
+	const char *dir = getenv("NESTEMU_COVERAGE_DIR");
+	if (!dir || !m->op_seen)
+		return;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/cov-%d", dir, (int)getpid());
+	FILE *f = fopen(path, "a");
+	if (f) {
+		for (unsigned k = 0; k < opcode_table_len; k++)
+			if (m->op_seen[k])
+				fprintf(f, "%u\n", k);
+		fclose(f);
+	}
+	free(m->op_seen);
+	m->op_seen = NULL;
 }
 
 void th_free(struct th *t)
 {
 	if (!t)
 		return;
+	coverage_flush(t->m);
 	bc_destroy(t->m->bc);
 	memmap_destroy(&t->m->mem);
 	cpu_destroy(t->cpu);
