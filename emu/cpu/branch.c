@@ -1,0 +1,168 @@
+/*
+ * branch.c - near control transfers: Jcc, JMP, CALL, RET, LOOP/LOOPcc,
+ * JCXZ (SDM Vol. 2 "Jcc", "JMP", "CALL", "RET", "LOOP/LOOPcc",
+ * "JCXZ/JECXZ/JRCXZ"; Vol. 1 6.3 near calls and returns).
+ *
+ * A near branch target is an offset in CS: next_rip + displacement (or
+ * the value of the r/m operand, or the popped return address) truncated
+ * to the operand size, so 16-bit code wraps IP at 64 KiB. Before anything
+ * is committed the target is checked: outside 64-bit mode against the CS
+ * limit, in 64-bit mode for canonical form, both #GP(0). CALL checks the
+ * target, then pushes (a stack fault leaves RSP unchanged), then jumps;
+ * RET reads the return address, checks it and only then moves RSP.
+ *
+ * Class B forms (Jb) carry no operand size in the insn: it is derived
+ * from the code size and the 0x66 prefix here; in 64-bit mode near
+ * branches always use 64 bits (Intel behaviour: 0x66 is ignored).
+ * LOOP and JCXZ count with the address size (CX, ECX or RCX).
+ */
+#include "misc.h"
+
+/* Canonical form of a 64-bit linear address (48 or 57 bits with LA57). */
+static inline bool branch_canonical(const struct cpu *cpu, uint64_t a)
+{
+	unsigned sh = (cpu->cr4 & CR4_LA57) ? 64 - 57 : 64 - 48;
+	return (uint64_t)((int64_t)(a << sh) >> sh) == a;
+}
+
+/* #GP(0) unless `target` (already truncated) is a valid new RIP. */
+static inline void branch_check(struct cpu *cpu, uint64_t target)
+{
+	if (cpu->code_size == 3) {
+		if (unlikely(!branch_canonical(cpu, target)))
+			cpu_fault(cpu, EXC_GP, 0);
+	} else if (unlikely(target > cpu->seg[S_CS].limit)) {
+		cpu_fault(cpu, EXC_GP, 0);
+	}
+}
+
+static inline void branch_to(struct cpu *cpu, uint64_t target, unsigned osz)
+{
+	target &= size_mask[osz];
+	branch_check(cpu, target);
+	cpu->next_rip = target;
+}
+
+/* Operand size of a class-B (Jb) branch: 16/32 by code size and 0x66. */
+static inline unsigned branch_jb_osz(const struct cpu *cpu, const struct insn *i)
+{
+	if (cpu->code_size == 3)
+		return 3;
+	bool o16 = (cpu->code_size == 1) != !!(i->flags & INSN_OPSZ);
+	return o16 ? 1 : 2;
+}
+
+void jcc_Jb(struct cpu *cpu, const struct insn *i)
+{
+	if (cpu_cond(cpu, i->cc))
+		branch_to(cpu, cpu->next_rip + i->imm, branch_jb_osz(cpu, i));
+}
+
+void jmp_Jb(struct cpu *cpu, const struct insn *i)
+{
+	branch_to(cpu, cpu->next_rip + i->imm, branch_jb_osz(cpu, i));
+}
+
+static inline void jcc_Jz_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	if (cpu_cond(cpu, i->cc))
+		branch_to(cpu, cpu->next_rip + i->imm, osz);
+}
+MISC_HANDLER_V(jcc_Jz, jcc_Jz_body)
+
+static inline void jmp_Jz_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	branch_to(cpu, cpu->next_rip + i->imm, osz);
+}
+MISC_HANDLER_V(jmp_Jz, jmp_Jz_body)
+
+static inline void jmp_Ev_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	branch_to(cpu, rm_read(cpu, i, osz), osz);
+}
+MISC_HANDLER_V(jmp_Ev, jmp_Ev_body)
+
+/* Near call: check the target, push the return address, jump. */
+static inline void call_near(struct cpu *cpu, uint64_t target, unsigned osz)
+{
+	target &= size_mask[osz];
+	branch_check(cpu, target);
+	stack_push(cpu, cpu->next_rip, 1u << osz);
+	cpu->next_rip = target;
+}
+
+static inline void call_Jz_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	call_near(cpu, cpu->next_rip + i->imm, osz);
+}
+MISC_HANDLER_V(call_Jz, call_Jz_body)
+
+static inline void call_Ev_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	/* The operand is read before the push (call [rsp] uses the old RSP). */
+	call_near(cpu, rm_read(cpu, i, osz), osz);
+}
+MISC_HANDLER_V(call_Ev, call_Ev_body)
+
+/* Near return: pop the target with the operand size, then release
+ * `extra` more bytes of stack (RET imm16). */
+static inline void ret_near(struct cpu *cpu, unsigned osz, uint64_t extra)
+{
+	unsigned bytes = 1u << osz;
+	uint64_t sp = misc_sp(cpu);
+	uint64_t target = mem_read(cpu, S_SS, sp, bytes);
+	branch_check(cpu, target);
+	misc_set_sp(cpu, sp + bytes + extra);
+	cpu->next_rip = target;
+}
+
+static inline void ret_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	ret_near(cpu, osz, 0);
+}
+MISC_HANDLER_V(ret, ret_body)
+
+static inline void ret_Iw_body(struct cpu *cpu, const struct insn *i, unsigned osz)
+{
+	ret_near(cpu, osz, i->imm & 0xffff);
+}
+MISC_HANDLER_V(ret_Iw, ret_Iw_body)
+
+/*
+ * LOOP family: decrement the count register (address size) without
+ * touching flags; branch while it is nonzero (and ZF matches for
+ * LOOPE/LOOPNE: want_zf 1 / 0, -1 for plain LOOP). The count is written
+ * only after the target passed its checks.
+ */
+static inline void loop_common(struct cpu *cpu, const struct insn *i, int want_zf)
+{
+	uint64_t count = (cpu->regs[R_CX] - 1) & size_mask[i->asz];
+	bool taken = count != 0 && (want_zf < 0 || cpu_cond(cpu, 4) == (bool)want_zf);
+	if (taken) {
+		uint64_t target = (cpu->next_rip + i->imm) & size_mask[branch_jb_osz(cpu, i)];
+		branch_check(cpu, target);
+		cpu->next_rip = target;
+	}
+	reg_write(cpu, R_CX, count, i->asz);
+}
+
+void loop_Jb(struct cpu *cpu, const struct insn *i)
+{
+	loop_common(cpu, i, -1);
+}
+
+void loope_Jb(struct cpu *cpu, const struct insn *i)
+{
+	loop_common(cpu, i, 1);
+}
+
+void loopne_Jb(struct cpu *cpu, const struct insn *i)
+{
+	loop_common(cpu, i, 0);
+}
+
+void jcxz_Jb(struct cpu *cpu, const struct insn *i)
+{
+	if ((cpu->regs[R_CX] & size_mask[i->asz]) == 0)
+		branch_to(cpu, cpu->next_rip + i->imm, branch_jb_osz(cpu, i));
+}

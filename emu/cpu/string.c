@@ -1,0 +1,448 @@
+/*
+ * string.c - MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with REP, REPE and
+ * REPNE (SDM Vol. 2 "REP/REPE/REPZ/REPNE/REPNZ", Vol. 1 7.3.9).
+ *
+ * The source is seg:rSI (DS unless overridden), the destination ES:rDI
+ * (never overridden); rSI, rDI and rCX have the address size, so 16-bit
+ * addressing wraps SI/DI at 64 KiB and keeps the upper bits, and 32-bit
+ * updates zero-extend in 64-bit mode. EFLAGS.DF picks the direction.
+ *
+ * REP forms are interruptible: each iteration commits its register
+ * updates before the next one can fault, so a fault leaves rCX/rSI/rDI at
+ * the faulting iteration with RIP at the instruction, as the SDM
+ * requires. The handler runs at most STR_CHUNK iterations per call; if
+ * rCX is still nonzero it leaves next_rip at the instruction and asks the
+ * loop to leave the block (exit_request), so pending interrupts are taken
+ * between chunks, and it takes back the loop's instruction count for the
+ * chunk, so a whole REP instruction retires once. In slow mode (TF, debug
+ * registers) one iteration runs per call, so the single-step trap comes
+ * after each iteration.
+ *
+ * Fast path: REP MOVS and REP STOS with DF = 0 move whole page chunks
+ * through host pointers when the TLB holds both pages for this access
+ * kind (a write tag is never valid for MMIO or for pages holding decoded
+ * code, so those keep going through mem_write and its invalidation).
+ * Overlapping forward moves (destination just above the source) are
+ * copied element by element, which reproduces the architectural pattern.
+ */
+#include "misc.h"
+#include "virt.h"
+#include "../machine.h"
+
+#define STR_CHUNK 16384u
+
+/* Per-call view of the registers the string instructions use. */
+struct strop {
+	unsigned bytes;		/* element size */
+	unsigned asz;		/* address size index (1..3) */
+	uint64_t amask;		/* rSI/rDI/rCX mask */
+	int64_t step;		/* +bytes or -bytes (DF) */
+};
+
+static inline struct strop str_setup(const struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s;
+	s.bytes = 1u << sz;
+	s.asz = i->asz;
+	s.amask = size_mask[i->asz];
+	s.step = (cpu->rflags & FL_DF) ? -(int64_t)s.bytes : (int64_t)s.bytes;
+	return s;
+}
+
+static inline uint64_t str_reg(const struct cpu *cpu, const struct strop *s, unsigned r)
+{
+	return cpu->regs[r] & s->amask;
+}
+
+static inline void str_set(struct cpu *cpu, const struct strop *s, unsigned r, uint64_t v)
+{
+	reg_write(cpu, r, v, s->asz);
+}
+
+static inline void str_advance(struct cpu *cpu, const struct strop *s, unsigned r, int64_t n)
+{
+	reg_write(cpu, r, cpu->regs[r] + (uint64_t)(s->step * n), s->asz);
+}
+
+/* Iteration budget of one handler call. */
+static inline uint64_t str_budget(const struct cpu *cpu)
+{
+	return cpu->slow_mode ? 1 : STR_CHUNK;
+}
+
+/* Called when a chunk ends with rCX != 0: run the instruction again. */
+static inline void str_restart(struct cpu *cpu)
+{
+	cpu->next_rip = cpu->rip;
+	cpu->exit_request = 1;
+	cpu->icount--;		/* the loop counts this call; the instruction retires once */
+}
+
+/* Host pointer for `len` bytes at seg:off if the TLB maps the page for
+ * this access kind without segment checks; NULL otherwise. */
+static inline uint8_t *str_host(struct cpu *cpu, unsigned seg, uint64_t off, bool write)
+{
+	if (!(((write ? cpu->flat_w : cpu->flat_r) >> seg) & 1))
+		return NULL;
+	uint64_t lin = (cpu->segbase[seg] + off) & cpu->lin_mask;
+	struct tlb_entry *e = tlb_entry_for(cpu, lin);
+	if ((write ? e->tag_write : e->tag_read) != (lin & ~0xfffull))
+		return NULL;
+	return (uint8_t *)(uintptr_t)(lin + e->addend);
+}
+
+/* Elements from offset off (forward) that stay in its page and do not
+ * wrap the address size. */
+static inline uint64_t str_room(const struct cpu *cpu, const struct strop *s, unsigned seg,
+				uint64_t off)
+{
+	uint64_t lin = (cpu->segbase[seg] + off) & cpu->lin_mask;
+	uint64_t n = (4096 - (lin & 0xfff)) / s->bytes;
+	if (s->asz != 3) {
+		uint64_t w = (s->amask - off + 1) / s->bytes;
+		if (w < n)
+			n = w;
+	}
+	return n;
+}
+
+/* REP MOVS fast chunk: returns the number of elements moved (0: none). */
+static uint64_t movs_fast(struct cpu *cpu, const struct insn *i, const struct strop *s,
+			  uint64_t cx)
+{
+	uint64_t si = str_reg(cpu, s, R_SI), di = str_reg(cpu, s, R_DI);
+	uint8_t *src = str_host(cpu, i->seg, si, false);
+	uint8_t *dst = str_host(cpu, S_ES, di, true);
+	if (!src || !dst)
+		return 0;
+	uint64_t n = cx, r;
+	if ((r = str_room(cpu, s, i->seg, si)) < n)
+		n = r;
+	if ((r = str_room(cpu, s, S_ES, di)) < n)
+		n = r;
+	if (n == 0)
+		return 0;
+	size_t len = n * s->bytes;
+	if (dst > src && dst < src + len) {
+		for (size_t k = 0; k < len; k += s->bytes)
+			host_store(dst + k, host_load(src + k, s->bytes), s->bytes);
+	} else {
+		memmove(dst, src, len);
+	}
+	str_advance(cpu, s, R_SI, (int64_t)n);
+	str_advance(cpu, s, R_DI, (int64_t)n);
+	str_set(cpu, s, R_CX, cx - n);
+	return n;
+}
+
+/* REP STOS fast chunk. */
+static uint64_t stos_fast(struct cpu *cpu, const struct strop *s, uint64_t cx, uint64_t val)
+{
+	uint64_t di = str_reg(cpu, s, R_DI);
+	uint8_t *dst = str_host(cpu, S_ES, di, true);
+	if (!dst)
+		return 0;
+	uint64_t n = str_room(cpu, s, S_ES, di);
+	if (n > cx)
+		n = cx;
+	if (n == 0)
+		return 0;
+	if (s->bytes == 1) {
+		memset(dst, (int)(val & 0xff), n);
+	} else {
+		for (uint64_t k = 0; k < n; k++)
+			host_store(dst + k * s->bytes, val, s->bytes);
+	}
+	str_advance(cpu, s, R_DI, (int64_t)n);
+	str_set(cpu, s, R_CX, cx - n);
+	return n;
+}
+
+/* ---- MOVS ---- */
+
+static inline void movs_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
+{
+	uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
+	mem_write(cpu, S_ES, str_reg(cpu, s, R_DI), v, s->bytes);
+	str_advance(cpu, s, R_SI, 1);
+	str_advance(cpu, s, R_DI, 1);
+}
+
+static inline void movs_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, sz);
+	if (!i->rep) {
+		movs_one(cpu, i, &s);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	bool fast = s.step > 0 && !cpu->slow_mode;
+	while (cx != 0 && budget != 0) {
+		if (fast) {
+			uint64_t n = movs_fast(cpu, i, &s, cx < budget ? cx : budget);
+			if (n) {
+				cx -= n;
+				budget -= n;
+				continue;
+			}
+		}
+		movs_one(cpu, i, &s);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void movsb(struct cpu *cpu, const struct insn *i)
+{
+	movs_body(cpu, i, 0);
+}
+MISC_HANDLER_V(movs, movs_body)
+
+/* ---- STOS ---- */
+
+static inline void stos_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, sz);
+	uint64_t val = cpu->regs[R_AX];
+	if (!i->rep) {
+		mem_write(cpu, S_ES, str_reg(cpu, &s, R_DI), val, s.bytes);
+		str_advance(cpu, &s, R_DI, 1);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	bool fast = s.step > 0 && !cpu->slow_mode;
+	while (cx != 0 && budget != 0) {
+		if (fast) {
+			uint64_t n = stos_fast(cpu, &s, cx < budget ? cx : budget, val);
+			if (n) {
+				cx -= n;
+				budget -= n;
+				continue;
+			}
+		}
+		mem_write(cpu, S_ES, str_reg(cpu, &s, R_DI), val, s.bytes);
+		str_advance(cpu, &s, R_DI, 1);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void stosb(struct cpu *cpu, const struct insn *i)
+{
+	stos_body(cpu, i, 0);
+}
+MISC_HANDLER_V(stos, stos_body)
+
+/* ---- LODS ---- */
+
+static inline void lods_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, sz);
+	if (!i->rep) {
+		uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, &s, R_SI), s.bytes);
+		reg_write(cpu, R_AX, v, sz);
+		str_advance(cpu, &s, R_SI, 1);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	while (cx != 0 && budget != 0) {
+		uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, &s, R_SI), s.bytes);
+		reg_write(cpu, R_AX, v, sz);
+		str_advance(cpu, &s, R_SI, 1);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void lodsb(struct cpu *cpu, const struct insn *i)
+{
+	lods_body(cpu, i, 0);
+}
+MISC_HANDLER_V(lods, lods_body)
+
+/* ---- CMPS / SCAS ---- */
+
+/* Flags of s1 - s2 (CMP); returns ZF. */
+static inline bool str_cmp(struct cpu *cpu, unsigned sz, uint64_t s1, uint64_t s2)
+{
+	uint64_t res = (s1 - s2) & size_mask[sz];
+	lf_record(cpu, LF_SUB, sz, res, s1, s2);
+	return res == 0;
+}
+
+/* Does a REPE/REPNE loop go on after an iteration with this ZF? */
+static inline bool str_rep_continue(const struct insn *i, bool zf)
+{
+	return i->rep == REP_F3 ? zf : !zf;
+}
+
+static inline bool cmps_one(struct cpu *cpu, const struct insn *i, const struct strop *s,
+			    unsigned sz)
+{
+	uint64_t a = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
+	uint64_t b = mem_read(cpu, S_ES, str_reg(cpu, s, R_DI), s->bytes);
+	bool zf = str_cmp(cpu, sz, a, b);
+	str_advance(cpu, s, R_SI, 1);
+	str_advance(cpu, s, R_DI, 1);
+	return zf;
+}
+
+static inline void cmps_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, sz);
+	if (!i->rep) {
+		cmps_one(cpu, i, &s, sz);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	while (cx != 0 && budget != 0) {
+		bool zf = cmps_one(cpu, i, &s, sz);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+		if (!str_rep_continue(i, zf))
+			return;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void cmpsb(struct cpu *cpu, const struct insn *i)
+{
+	cmps_body(cpu, i, 0);
+}
+MISC_HANDLER_V(cmps, cmps_body)
+
+static inline bool scas_one(struct cpu *cpu, const struct strop *s, unsigned sz)
+{
+	uint64_t b = mem_read(cpu, S_ES, str_reg(cpu, s, R_DI), s->bytes);
+	bool zf = str_cmp(cpu, sz, cpu->regs[R_AX] & size_mask[sz], b);
+	str_advance(cpu, s, R_DI, 1);
+	return zf;
+}
+
+static inline void scas_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, sz);
+	if (!i->rep) {
+		scas_one(cpu, &s, sz);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	while (cx != 0 && budget != 0) {
+		bool zf = scas_one(cpu, &s, sz);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+		if (!str_rep_continue(i, zf))
+			return;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void scasb(struct cpu *cpu, const struct insn *i)
+{
+	scas_body(cpu, i, 0);
+}
+MISC_HANDLER_V(scas, scas_body)
+
+/* ---- INS / OUTS ---- */
+
+/* There is no 64-bit I/O: a REX.W INS/OUTS moves 4 bytes. */
+static inline unsigned io_sz(unsigned sz)
+{
+	return sz > 2 ? 2 : sz;
+}
+
+/* Permission and intercept checks for one call of INS/OUTS; false when
+ * the instruction must stop (intercepted, or nothing to do). */
+static inline bool str_io_begin(struct cpu *cpu, const struct insn *i, unsigned bytes,
+				unsigned flags)
+{
+	if (i->rep && (cpu->regs[R_CX] & size_mask[i->asz]) == 0)
+		return false;
+	uint16_t port = (uint16_t)cpu->regs[R_DX];
+	io_check_access(cpu, port, bytes);
+	if (i->rep)
+		flags |= VE_IO_REP;
+	return !io_intercept(cpu, i, port, bytes, flags | VE_IO_STRING, 0);
+}
+
+static inline void ins_one(struct cpu *cpu, const struct strop *s)
+{
+	uint64_t di = str_reg(cpu, s, R_DI);
+	/* Fault on the destination before the port read has side effects. */
+	mem_probe_write(cpu, S_ES, di, s->bytes);
+	uint32_t v = machine_io_in(cpu->m, (uint16_t)cpu->regs[R_DX], s->bytes);
+	mem_write(cpu, S_ES, di, v, s->bytes);
+	str_advance(cpu, s, R_DI, 1);
+}
+
+static inline void ins_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, io_sz(sz));
+	if (!str_io_begin(cpu, i, s.bytes, VE_IO_IN))
+		return;
+	if (!i->rep) {
+		ins_one(cpu, &s);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	while (cx != 0 && budget != 0) {
+		ins_one(cpu, &s);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void insb(struct cpu *cpu, const struct insn *i)
+{
+	ins_body(cpu, i, 0);
+}
+MISC_HANDLER_V(ins, ins_body)
+
+static inline void outs_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
+{
+	uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
+	machine_io_out(cpu->m, (uint16_t)cpu->regs[R_DX], (uint32_t)v, s->bytes);
+	str_advance(cpu, s, R_SI, 1);
+}
+
+static inline void outs_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	struct strop s = str_setup(cpu, i, io_sz(sz));
+	if (!str_io_begin(cpu, i, s.bytes, 0))
+		return;
+	if (!i->rep) {
+		outs_one(cpu, i, &s);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, &s, R_CX);
+	while (cx != 0 && budget != 0) {
+		outs_one(cpu, i, &s);
+		str_set(cpu, &s, R_CX, --cx);
+		budget--;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+void outsb(struct cpu *cpu, const struct insn *i)
+{
+	outs_body(cpu, i, 0);
+}
+MISC_HANDLER_V(outs, outs_body)
