@@ -1,0 +1,380 @@
+/*
+ * machine.c - the PC board: memory map, vCPUs, I/O port space, the basic
+ * devices, and the run loop.
+ *
+ * Memory map: RAM below 4 GiB is [0, min(ram, 3.5 GiB)) minus the legacy
+ * hole 0xA0000-0xFFFFF (VGA window and BIOS ROM shadow, mapped by the
+ * loaders and devices); RAM beyond 3.5 GiB appears at 4 GiB, as on PC
+ * chipsets, leaving the gap below 4 GiB for the PCI hole and the firmware.
+ *
+ * vCPUs: all are created; only the bootstrap processor (CPU 0) runs for
+ * now. The application processors stay in wait-for-SIPI until the LAPIC
+ * exists to send them INIT/SIPI.
+ *
+ * The run loop runs CPU 0 in slices (cpu_run with a budget) and checks
+ * between slices for the machine's stop requests (isa-debug-exit, reset,
+ * instruction limit). With no timer devices yet, a halted CPU can never
+ * wake, so a HLT ends the run with a message saying why.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+#include "cpu/block.h"
+#include "cpu/cpuid.h"
+#include "dev/debugport.h"
+#include "dev/serial.h"
+
+#define RUN_SLICE 100000ull		/* instructions per cpu_run call */
+#define BELOW_4G_MAX 0xe0000000ull	/* RAM below 4 GiB ends at 3.5 GiB */
+#define NO_PROGRESS_LIMIT 1000		/* empty slices before we give up */
+
+/* Board-private state (m->devices). */
+struct board {
+	struct serial *serial;
+	struct debugport *debugport;
+	void (*boot)(struct machine *m, void *opaque);
+	void (*boot_free)(void *opaque);
+	void *boot_opaque;
+	uint64_t icount;		/* retired by machine_run */
+	const char *reset_why;
+	uint8_t io_warned[65536 / 8];	/* unclaimed ports already logged */
+};
+
+static struct board *board(const struct machine *m)
+{
+	return m->devices;
+}
+
+static int map_ram(struct machine *m, char *err, size_t errlen)
+{
+	uint64_t ram = m->cfg.ram_size;
+	uint64_t below = ram < BELOW_4G_MAX ? ram : BELOW_4G_MAX;
+	int r;
+
+	r = memmap_add_ram(&m->mem, 0, below < 0xa0000 ? below : 0xa0000, 0, "ram-low");
+	if (r == 0 && below > 0x100000)
+		r = memmap_add_ram(&m->mem, 0x100000, below - 0x100000, 0x100000, "ram");
+	if (r == 0 && ram > below)
+		r = memmap_add_ram(&m->mem, 1ull << 32, ram - below, below, "ram-high");
+	if (r < 0) {
+		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
+			 (unsigned long long)(ram >> 20), strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
+{
+	const struct cpu_model *model;
+	uint32_t features[FW_N];
+	struct machine *m;
+	const char *spec = cfg->cpu_spec;
+	int r;
+
+	if (spec == NULL)
+		spec = cpu_model_names()[0];
+	if (cpu_model_parse(spec, &model, features, err, errlen) < 0)
+		return NULL;
+	if (cfg->ncpus > MACHINE_MAX_CPUS) {
+		snprintf(err, errlen, "at most %d vCPUs are supported, %d were requested",
+			 MACHINE_MAX_CPUS, cfg->ncpus);
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL || (m->devices = calloc(1, sizeof(struct board))) == NULL) {
+		free(m);
+		snprintf(err, errlen, "out of memory creating the machine");
+		return NULL;
+	}
+	m->cfg = *cfg;
+	if (m->cfg.ram_size == 0)
+		m->cfg.ram_size = 128ull << 20;
+	if (m->cfg.ncpus <= 0)
+		m->cfg.ncpus = 1;
+	m->cfg.cpu_spec = spec;
+	m->log.out = stderr;
+	m->exit_status = 0;
+
+	if (m->cfg.ram_size < (1ull << 20) || (m->cfg.ram_size & 0xfff)) {
+		snprintf(err, errlen, "RAM size must be a multiple of 4 KiB and at least 1 MiB");
+		goto fail;
+	}
+	r = memmap_init(&m->mem, m->cfg.ram_size);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+			 (unsigned long long)(m->cfg.ram_size >> 20), strerror(-r));
+		goto fail;
+	}
+	if (map_ram(m, err, errlen) < 0)
+		goto fail;
+
+	m->bc = bc_create();
+	if (m->bc == NULL) {
+		snprintf(err, errlen, "out of memory creating the block cache");
+		goto fail;
+	}
+	for (int i = 0; i < m->cfg.ncpus; i++) {
+		struct cpu *cpu = calloc(1, sizeof(*cpu));
+		if (cpu == NULL) {
+			snprintf(err, errlen, "out of memory creating vCPU %d", i);
+			goto fail;
+		}
+		m->cpus[i] = cpu;
+		m->ncpus = i + 1;
+		if (cpu_init(cpu, m, i, model) < 0) {
+			snprintf(err, errlen, "cannot initialize vCPU %d", i);
+			goto fail;
+		}
+		memcpy(cpu->features, features, sizeof(features));
+		cpu->bc = m->bc;
+	}
+
+	board(m)->serial = serial_create(m, &(struct serial_config){ .backend = cfg->serial },
+					 err, errlen);
+	if (board(m)->serial == NULL)
+		goto fail;
+	board(m)->debugport = debugport_create(
+		m, &(struct debugport_config){ .debugcon = cfg->debugcon }, err, errlen);
+	if (board(m)->debugport == NULL)
+		goto fail;
+	return m;
+fail:
+	machine_destroy(m);
+	return NULL;
+}
+
+void machine_destroy(struct machine *m)
+{
+	struct board *b;
+
+	if (m == NULL)
+		return;
+	b = board(m);
+	if (b) {
+		if (b->boot_free)
+			b->boot_free(b->boot_opaque);
+		debugport_destroy(b->debugport);
+		serial_destroy(b->serial);
+	}
+	for (int i = 0; i < m->ncpus; i++) {
+		if (m->cpus[i]) {
+			cpu_destroy(m->cpus[i]);
+			free(m->cpus[i]);
+		}
+	}
+	if (m->bc)
+		bc_destroy(m->bc);
+	if (m->mem.ram)
+		memmap_destroy(&m->mem);
+	if (m->log.out && m->log.out != stderr && m->log.out != stdout)
+		fclose(m->log.out);
+	free(b);
+	free(m);
+}
+
+void machine_set_boot(struct machine *m, void (*boot)(struct machine *m, void *opaque),
+		      void (*free_fn)(void *opaque), void *opaque)
+{
+	struct board *b = board(m);
+
+	if (b->boot_free && b->boot_opaque != opaque)
+		b->boot_free(b->boot_opaque);
+	b->boot = boot;
+	b->boot_free = free_fn;
+	b->boot_opaque = opaque;
+}
+
+uint64_t machine_icount(const struct machine *m)
+{
+	return board(m)->icount;
+}
+
+void machine_reset(struct machine *m)
+{
+	struct board *b = board(m);
+
+	for (int i = 0; i < m->ncpus; i++)
+		cpu_reset(m->cpus[i]);
+	if (b->serial)
+		serial_reset(b->serial);
+	m->stop = STOP_NONE;
+	m->reset_pending = false;
+	if (b->boot)
+		b->boot(m, b->boot_opaque);
+}
+
+/* ---- I/O port space ---- */
+
+int machine_add_io(struct machine *m, uint16_t base, uint16_t count, io_read_fn rd,
+		   io_write_fn wr, void *opaque, const char *name)
+{
+	if (count == 0 || (uint32_t)base + count > 0x10000)
+		return -EINVAL;
+	for (int i = 0; i < m->nio; i++) {
+		const struct io_range *r = &m->io[i];
+		if (base < r->base + r->count && r->base < base + count)
+			return -EBUSY;
+	}
+	if (m->nio >= MACHINE_MAX_IO)
+		return -ENOSPC;
+	m->io[m->nio++] = (struct io_range){ base, count, rd, wr, opaque, name };
+	return 0;
+}
+
+static const struct io_range *io_find(const struct machine *m, uint16_t port)
+{
+	for (int i = 0; i < m->nio; i++)
+		if (port >= m->io[i].base && port < m->io[i].base + m->io[i].count)
+			return &m->io[i];
+	return NULL;
+}
+
+static uint32_t size_mask32(unsigned size)
+{
+	return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
+/* Logs the first access to an unclaimed port (guest_errors or unimp). */
+static void io_unclaimed(struct machine *m, uint16_t port, unsigned size, bool write,
+			 uint32_t value)
+{
+	struct board *b = board(m);
+	uint8_t bit = (uint8_t)(1u << (port & 7));
+
+	if (!log_on(&m->log, LOG_UNIMP | LOG_GUEST_ERRORS) || (b->io_warned[port >> 3] & bit))
+		return;
+	b->io_warned[port >> 3] |= bit;
+	if (write)
+		log_printf(&m->log, "unclaimed I/O port 0x%04x: write of 0x%x (size %u) ignored\n",
+			   port, value, size);
+	else
+		log_printf(&m->log, "unclaimed I/O port 0x%04x: read (size %u) returns all-ones\n",
+			   port, size);
+}
+
+uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size)
+{
+	const struct io_range *r = io_find(m, port);
+
+	if (r == NULL || r->read == NULL) {
+		if (r == NULL)
+			io_unclaimed(m, port, size, false, 0);
+		return size_mask32(size);
+	}
+	return r->read(r->opaque, port, size) & size_mask32(size);
+}
+
+void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned size)
+{
+	const struct io_range *r = io_find(m, port);
+
+	value &= size_mask32(size);
+	if (r == NULL || r->write == NULL) {
+		if (r == NULL)
+			io_unclaimed(m, port, size, true, value);
+		return;
+	}
+	r->write(r->opaque, port, value, size);
+}
+
+/* ---- Requests and the run loop ---- */
+
+static void kick_cpus(struct machine *m)
+{
+	for (int i = 0; i < m->ncpus; i++) {
+		m->cpus[i]->pending |= PEND_EXIT;
+		m->cpus[i]->exit_request = 1;
+	}
+}
+
+void machine_request_exit(struct machine *m, int status)
+{
+	m->exit_status = status;
+	m->stop = STOP_EXIT;
+	kick_cpus(m);
+}
+
+void machine_request_reset(struct machine *m, const char *why)
+{
+	board(m)->reset_why = why ? why : "reset requested";
+	if (log_on(&m->log, LOG_CPU_RESET | LOG_GUEST_ERRORS))
+		log_printf(&m->log, "machine reset requested: %s\n", board(m)->reset_why);
+	m->reset_pending = true;
+	kick_cpus(m);
+}
+
+/* True when the halted CPU has an event it can take now. */
+static bool cpu_can_wake(const struct cpu *cpu)
+{
+	if (cpu->pending & (PEND_NMI | PEND_INIT | PEND_SIPI | PEND_SMI))
+		return true;
+	return (cpu->pending & PEND_INTR) && (cpu->rflags & FL_IF);
+}
+
+static void report_halt(struct machine *m, struct cpu *cpu)
+{
+	const char *why = (cpu->rflags & FL_IF)
+		? "with interrupts enabled, but no device can interrupt it yet (no timers)"
+		: "with interrupts disabled";
+
+	fprintf(stderr, "nestemu: CPU %d halted %s at %04x:%08llx; stopping.\n", cpu->id, why,
+		cpu->seg[S_CS].sel, (unsigned long long)cpu->rip);
+	(void)m;
+}
+
+enum machine_stop machine_run(struct machine *m)
+{
+	struct board *b = board(m);
+	int idle = 0;
+
+	if (m->stop != STOP_EXIT)
+		m->stop = STOP_NONE;
+	while (m->stop == STOP_NONE) {
+		struct cpu *cpu = m->cpus[0];
+		uint64_t budget = RUN_SLICE, n;
+
+		if (m->reset_pending) {
+			if (m->cfg.no_reboot) {
+				m->reset_pending = false;
+				m->stop = STOP_RESET;
+				fprintf(stderr, "nestemu: guest reset (%s); exiting because of -no-reboot.\n",
+					b->reset_why ? b->reset_why : "reset requested");
+				break;
+			}
+			machine_reset(m);
+			continue;
+		}
+		if (m->cfg.icount_limit) {
+			if (b->icount >= m->cfg.icount_limit) {
+				m->stop = STOP_ICOUNT;
+				break;
+			}
+			if (budget > m->cfg.icount_limit - b->icount)
+				budget = m->cfg.icount_limit - b->icount;
+		}
+		if (cpu->halted && !cpu_can_wake(cpu)) {
+			report_halt(m, cpu);
+			m->stop = STOP_HALTED;
+			break;
+		}
+		n = cpu_run(cpu, budget);
+		b->icount += n;
+		for (int i = 0; i < m->ncpus; i++) {
+			m->cpus[i]->pending &= ~(uint32_t)PEND_EXIT;
+		}
+		if (n == 0 && !cpu->halted && m->stop == STOP_NONE && !m->reset_pending) {
+			if (++idle >= NO_PROGRESS_LIMIT) {
+				fprintf(stderr,
+					"nestemu: CPU %d stopped making progress at %04x:%08llx; stopping.\n",
+					cpu->id, cpu->seg[S_CS].sel, (unsigned long long)cpu->rip);
+				m->stop = STOP_ERROR;
+			}
+		} else {
+			idle = 0;
+		}
+	}
+	return m->stop;
+}
