@@ -109,6 +109,16 @@ uint8_t *phys_ram_ptr(struct machine *m, uint64_t pa, size_t len);
 void phys_ram_written(struct machine *m, uint64_t pa, size_t len);
 
 /*
+ * For the MMU's own files (memmap.c, paging.c, tlb.c): the host page behind
+ * the 4 KiB guest-physical page pa_page when one RAM or ROM region owns
+ * all of it (*kind, *code = RAM page marked as code); NULL otherwise.
+ */
+uint8_t *memmap_page_host(struct memmap *mm, uint64_t pa_page, enum region_kind *kind,
+			  bool *code);
+/* The TLB space (MMU_*) whose rules govern an access of kind acc now. */
+unsigned mmu_acc_idx(const struct cpu *cpu, unsigned acc);
+
+/*
  * Translates a linear address for an access of kind acc (ACC_*), raising
  * #PF through cpu_page_fault on failure unless ACC_NOFAULT is given, in
  * which case it returns false. On success *pa is the guest-physical
@@ -137,11 +147,16 @@ void mmu_probe_write(struct cpu *cpu, uint64_t linear, unsigned size);
  *    bit 63 set: entries of the old PCID would otherwise be hit);
  *  - a change of CR0.PG/WP, CR4.PSE/PAE/PGE/PCIDE/SMEP/SMAP/PKE/LA57,
  *    EFER.NXE/LMA, and WRPKRU/XRSTOR of PKRU must call tlb_flush_all.
- * Entries are filled per 4 KiB page; one from a larger page carries
- * TLB_PCID_LARGE in its pcid field so INVLPG drops the whole large page.
+ * Entries are filled per 4 KiB page; one from a larger page carries its
+ * page size class in bits 13:12 of its pcid field (TLB_LARGE_*) so INVLPG
+ * drops every 4 KiB piece of the large page.
  */
 #define TLB_PCID_MASK 0xfffu
-#define TLB_PCID_LARGE 0x8000u
+#define TLB_LARGE_SHIFT 12
+#define TLB_LARGE_MASK (3u << TLB_LARGE_SHIFT)
+#define TLB_LARGE_2M (1u << TLB_LARGE_SHIFT)
+#define TLB_LARGE_4M (2u << TLB_LARGE_SHIFT)
+#define TLB_LARGE_1G (3u << TLB_LARGE_SHIFT)
 void tlb_flush_all(struct cpu *cpu);		/* including global entries */
 void tlb_flush_nonglobal(struct cpu *cpu);	/* MOV CR3 without PCID, ... */
 void tlb_flush_page(struct cpu *cpu, uint64_t linear);	/* INVLPG */
