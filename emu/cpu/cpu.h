@@ -217,6 +217,14 @@ struct cpu_msrs {
 	uint64_t tsc_adjust;
 	uint64_t mcg_status;
 	uint64_t efer_hidden;	/* unused, keeps layout stable */
+	/* Added by msr.c (system/MSR engineer). */
+	uint64_t mc_bank[4][4];	/* MCi_CTL, MCi_STATUS, MCi_ADDR, MCi_MISC */
+	uint64_t xss;		/* IA32_XSS */
+	uint64_t tsc_deadline;	/* IA32_TSC_DEADLINE (used when no LAPIC hook) */
+	uint64_t hwcr;		/* AMD HWCR */
+	uint64_t vm_cr;		/* AMD VM_CR */
+	uint64_t hsave_pa;	/* AMD VM_HSAVE_PA */
+	uint64_t rng;		/* RDRAND/RDSEED xorshift state (not an MSR); 0 = unseeded */
 };
 
 /* The lazy-flags record: see flags.h. */

@@ -123,4 +123,14 @@ static inline bool cpu_has(const struct cpu *cpu, unsigned f)
 	return cpu_feature_word_bit(cpu->features, f);
 }
 
+/*
+ * Exposes (on) or hides (off) the vendor's hardware virtualization in
+ * the feature words: VMX for an Intel model, SVM for an AMD one.
+ */
+void cpu_model_set_virt(const struct cpu_model *model, uint32_t features[FW_N], bool on);
+
+/* The feature named name[0..len) as "-cpu" spells it ("vmx", "sse4.2"),
+ * or -1 when unknown. */
+int cpu_model_feature_lookup(const char *name, size_t len);
+
 #endif
