@@ -1,0 +1,73 @@
+#!/bin/sh
+# tests/guests/run.sh NESTEMU DIR - boots every guest test program in DIR.
+#
+# boot_*.bin are ROM images (-bios), mb_*.bin Multiboot kernels (-kernel);
+# bench_*.bin are skipped (tests/bench/run.sh runs them). A line
+#     ; nestemu-test: args=EXTRA ARGS status=N skip=REASON
+# in the guest's .asm (next to this script) adds arguments, changes the
+# expected exit status (default 1: the guest wrote 0 to isa-debug-exit),
+# or skips it. Prints one PASS/FAIL/SKIP line per guest and a summary;
+# exits non-zero when a guest failed.
+set -u
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 NESTEMU GUEST_BIN_DIR" >&2
+	exit 2
+fi
+nestemu=$1
+dir=$2
+src=$(dirname "$0")
+timeout_s=${GUEST_TIMEOUT:-20}
+pass=0 fail=0 skip=0
+
+if [ ! -x "$nestemu" ]; then
+	echo "run.sh: $nestemu is not an executable (build it with make)" >&2
+	exit 2
+fi
+
+for bin in "$dir"/*.bin; do
+	[ -e "$bin" ] || continue
+	name=$(basename "$bin" .bin)
+	case $name in
+	boot_*) mode=-bios ;;
+	mb_*) mode=-kernel ;;
+	*) continue ;;
+	esac
+	meta=""
+	[ -f "$src/$name.asm" ] && meta=$(sed -n 's/^;[[:space:]]*nestemu-test:[[:space:]]*//p' "$src/$name.asm" | head -n 1)
+	args=$(printf '%s\n' "$meta" | sed -n 's/.*args=\([^=]*\)\( [a-z]*=.*\)\{0,1\}$/\1/p')
+	want=$(printf '%s\n' "$meta" | sed -n 's/.*status=\([0-9]*\).*/\1/p')
+	why=$(printf '%s\n' "$meta" | sed -n 's/.*skip=\(.*\)/\1/p')
+	[ -n "$want" ] || want=1
+	if [ -n "$why" ]; then
+		echo "SKIP $name ($why)"
+		skip=$((skip + 1))
+		continue
+	fi
+	out=$(mktemp)
+	# shellcheck disable=SC2086
+	timeout "$timeout_s" "$nestemu" -display none -serial stdio -debugcon stdio -no-reboot \
+		$mode "$bin" $args </dev/null >"$out" 2>&1
+	st=$?
+	if [ "$st" -eq "$want" ]; then
+		echo "PASS $name"
+		pass=$((pass + 1))
+	else
+		if [ "$st" -eq 124 ]; then
+			how="timed out after ${timeout_s}s"
+		elif [ $((st % 2)) -eq 1 ] && [ "$st" -gt 1 ]; then
+			how="guest failure code $(((st - 1) / 2))"
+		else
+			how="exit status $st"
+		fi
+		echo "FAIL $name ($how, expected status $want)"
+		sed 's/^/    | /' "$out" | tail -n 8
+		fail=$((fail + 1))
+	fi
+	rm -f "$out"
+done
+
+summary="$pass passed, $fail failed"
+[ "$skip" -gt 0 ] && summary="$summary, $skip skipped"
+echo "$summary"
+[ "$fail" -eq 0 ]
