@@ -182,7 +182,7 @@ gdt:
 	dq 0x00CF9B000000FFFF		; 0x08 code32
 	dq 0x00CF93000000FFFF		; 0x10 data
 	dq 0x00AF9B000000FFFF		; 0x18 code64
-	dq 0x000F9B000000FFFF		; 0x20 code16, base 0xF0000
+	dq 0x00009B0F0000FFFF		; 0x20 code16, base 0xF0000
 	dq 0x000093000000FFFF		; 0x28 data16
 gdt_end:
 gdt_desc:
