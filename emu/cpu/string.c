@@ -106,16 +106,17 @@ static inline uint64_t str_room(const struct cpu *cpu, const struct strop *s, un
 	return n;
 }
 
-/* REP MOVS fast chunk: returns the number of elements moved (0: none). */
+/* REP MOVS fast chunk of at most `max` elements (rCX is cx): returns the
+ * number of elements moved (0: none, take the slow path). */
 static uint64_t movs_fast(struct cpu *cpu, const struct insn *i, const struct strop *s,
-			  uint64_t cx)
+			  uint64_t cx, uint64_t max)
 {
 	uint64_t si = str_reg(cpu, s, R_SI), di = str_reg(cpu, s, R_DI);
 	uint8_t *src = str_host(cpu, i->seg, si, false);
 	uint8_t *dst = str_host(cpu, S_ES, di, true);
 	if (!src || !dst)
 		return 0;
-	uint64_t n = cx, r;
+	uint64_t n = max, r;
 	if ((r = str_room(cpu, s, i->seg, si)) < n)
 		n = r;
 	if ((r = str_room(cpu, s, S_ES, di)) < n)
@@ -135,16 +136,17 @@ static uint64_t movs_fast(struct cpu *cpu, const struct insn *i, const struct st
 	return n;
 }
 
-/* REP STOS fast chunk. */
-static uint64_t stos_fast(struct cpu *cpu, const struct strop *s, uint64_t cx, uint64_t val)
+/* REP STOS fast chunk, as movs_fast. */
+static uint64_t stos_fast(struct cpu *cpu, const struct strop *s, uint64_t cx, uint64_t max,
+			  uint64_t val)
 {
 	uint64_t di = str_reg(cpu, s, R_DI);
 	uint8_t *dst = str_host(cpu, S_ES, di, true);
 	if (!dst)
 		return 0;
 	uint64_t n = str_room(cpu, s, S_ES, di);
-	if (n > cx)
-		n = cx;
+	if (n > max)
+		n = max;
 	if (n == 0)
 		return 0;
 	if (s->bytes == 1) {
@@ -180,7 +182,7 @@ static inline void movs_body(struct cpu *cpu, const struct insn *i, unsigned sz)
 	bool fast = s.step > 0 && !cpu->slow_mode;
 	while (cx != 0 && budget != 0) {
 		if (fast) {
-			uint64_t n = movs_fast(cpu, i, &s, cx < budget ? cx : budget);
+			uint64_t n = movs_fast(cpu, i, &s, cx, cx < budget ? cx : budget);
 			if (n) {
 				cx -= n;
 				budget -= n;
@@ -217,7 +219,7 @@ static inline void stos_body(struct cpu *cpu, const struct insn *i, unsigned sz)
 	bool fast = s.step > 0 && !cpu->slow_mode;
 	while (cx != 0 && budget != 0) {
 		if (fast) {
-			uint64_t n = stos_fast(cpu, &s, cx < budget ? cx : budget, val);
+			uint64_t n = stos_fast(cpu, &s, cx, cx < budget ? cx : budget, val);
 			if (n) {
 				cx -= n;
 				budget -= n;
