@@ -541,7 +541,7 @@ static void load_flat(struct cpu *cpu, unsigned s, uint16_t sel, uint32_t attr)
 	cpu->seg[s] = (struct seg){ .sel = sel, .base = 0, .limit = 0xffffffffu, .attr = attr };
 }
 
-void syscall(struct cpu *cpu, const struct insn *i)
+void syscall_insn(struct cpu *cpu, const struct insn *i)
 {
 	if (!(cpu->efer & EFER_SCE))
 		ud(cpu);
@@ -723,7 +723,7 @@ void mwait(struct cpu *cpu, const struct insn *i)
 	/* No monitor hardware: MWAIT returns at once (see the top). */
 }
 
-void pause(struct cpu *cpu, const struct insn *i)
+void pause_insn(struct cpu *cpu, const struct insn *i)
 {
 	sys_intercept(cpu, VE_PAUSE, i, 0, 0, 0);
 }
