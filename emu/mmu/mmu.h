@@ -160,7 +160,14 @@ void mmu_probe_write(struct cpu *cpu, uint64_t linear, unsigned size);
 void tlb_flush_all(struct cpu *cpu);		/* including global entries */
 void tlb_flush_nonglobal(struct cpu *cpu);	/* MOV CR3 without PCID, ... */
 void tlb_flush_page(struct cpu *cpu, uint64_t linear);	/* INVLPG */
+/* Drops the entries of one PCID (keeping global ones if asked); since the
+ * arrays hold one address space, it also drops non-global entries of any
+ * PCID other than the current CR3's (they must never be hit). */
 void tlb_flush_pcid(struct cpu *cpu, uint16_t pcid, bool keep_global);
+/* MOV CR3, called after cpu->cr3 holds the new value (bit 63 stripped):
+ * flushes non-global entries unless CR4.PCIDE, noflush (bit 63 was set)
+ * and the PCID did not change (SDM 4.10.4.1). */
+void tlb_cr3_written(struct cpu *cpu, uint64_t old_cr3, bool noflush);
 
 /* Code-page tracking for the block cache. Marking a page also drops the
  * write tags of every vCPU's TLB entries for it. */

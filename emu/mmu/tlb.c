@@ -81,15 +81,26 @@ void tlb_flush_page(struct cpu *cpu, uint64_t linear)
 
 void tlb_flush_pcid(struct cpu *cpu, uint16_t pcid, bool keep_global)
 {
+	unsigned cur = (cpu->cr4 & CR4_PCIDE) ? (unsigned)(cpu->cr3 & TLB_PCID_MASK) : 0;
 	for (int idx = 0; idx < MMU_NIDX; idx++)
 		for (unsigned i = 0; i < TLB_ENTRIES; i++) {
 			struct tlb_entry *e = &cpu->tlb[idx][i];
-			if ((e->pcid & TLB_PCID_MASK) != (pcid & TLB_PCID_MASK))
+			unsigned ep = e->pcid & TLB_PCID_MASK;
+			if (e->global) {
+				if (keep_global || ep != (pcid & TLB_PCID_MASK))
+					continue;
+			} else if (ep != (pcid & TLB_PCID_MASK) && ep == cur) {
 				continue;
-			if (keep_global && e->global)
-				continue;
+			}
 			tlb_entry_clear(e);
 		}
+}
+
+void tlb_cr3_written(struct cpu *cpu, uint64_t old_cr3, bool noflush)
+{
+	if (!(cpu->cr4 & CR4_PCIDE) || !noflush ||
+	    ((old_cr3 ^ cpu->cr3) & TLB_PCID_MASK))
+		tlb_flush_nonglobal(cpu);
 }
 
 /* #AC(0) for a misaligned explicit data access at CPL 3 (SDM 6.15). */

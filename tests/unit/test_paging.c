@@ -760,6 +760,46 @@ Test(paging, flush_pcid)
 	cr_assert_eq(ent(t, MMU_SUPER, 0x60000)->tag_read, 0x60000);
 	tlb_flush_pcid(t->cpu, 7, false);
 	cr_assert_eq(ent(t, MMU_SUPER, 0x60000)->tag_read, TLB_INVALID);
+	/* Non-global entries of a PCID that is not current are dropped by any
+	 * PCID flush: the fast path cannot tell PCIDs apart. */
+	expect_pa(t, 0x61000, ACC_READ, DATA);
+	t->cpu->cr3 = (t->cpu->cr3 & ~0xfffull) | 9;
+	tlb_flush_pcid(t->cpu, 9, true);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x61000)->tag_read, TLB_INVALID);
+	th_free(t);
+}
+
+Test(paging, cr3_write_flush_rules)
+{
+	struct pt p;
+	struct th *t = setup(M4, &p);
+	struct cpu *c = t->cpu;
+	ctl(t, 0, 0, CR4_PGE, 0);
+	pt_map(&p, 0x60000, DATA, 1, P | RW | G);
+	pt_map(&p, 0x61000, DATA, 1, P | RW);
+	/* No PCIDs: every CR3 write drops the non-global entries. */
+	expect_pa(t, 0x60000, ACC_READ, DATA);
+	expect_pa(t, 0x61000, ACC_READ, DATA);
+	tlb_cr3_written(c, c->cr3, true);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x61000)->tag_read, TLB_INVALID);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x60000)->tag_read, 0x60000);
+	ctl(t, 0, 0, CR4_PCIDE, 0);
+	c->cr3 |= 5;
+	/* PCIDs, bit 63 set, same PCID: entries survive. */
+	expect_pa(t, 0x60000, ACC_READ, DATA);
+	expect_pa(t, 0x61000, ACC_READ, DATA);
+	tlb_cr3_written(c, c->cr3, true);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x61000)->tag_read, 0x61000);
+	/* Same PCID without bit 63: flushed. */
+	tlb_cr3_written(c, c->cr3, false);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x61000)->tag_read, TLB_INVALID);
+	/* Another PCID, even with bit 63: the old PCID's entries must go. */
+	expect_pa(t, 0x61000, ACC_READ, DATA);
+	uint64_t old = c->cr3;
+	c->cr3 = (c->cr3 & ~0xfffull) | 6;
+	tlb_cr3_written(c, old, true);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x61000)->tag_read, TLB_INVALID);
+	cr_assert_eq(ent(t, MMU_SUPER, 0x60000)->tag_read, 0x60000, "global entries stay");
 	th_free(t);
 }
 
