@@ -15,6 +15,7 @@
 #include "seg.h"
 
 #include "interp.h"
+#include "system.h"
 #include "virt.h"
 #include "../mmu/mmu.h"
 
@@ -164,10 +165,8 @@ void task_switch(struct cpu *cpu, uint16_t sel, const struct desc *d, unsigned s
 	cpu->tr.limit = nlimit;
 	cpu->tr.attr = (nhi >> 8) & 0xf0ff;
 	cpu->cr0 |= CR0_TS;
-	if (new32 && (cpu->cr0 & CR0_PG) && t.cr3 != (uint32_t)cpu->cr3) {
-		cpu->cr3 = t.cr3;
-		tlb_flush_nonglobal(cpu);
-	}
+	if (new32 && (cpu->cr0 & CR0_PG) && cpu_write_cr3(cpu, t.cr3) != 0)
+		cpu_fault(cpu, EXC_GP, 0);	/* bad PAE PDPTEs */
 	for (int r = 0; r < 8; r++) {
 		if (new32)
 			cpu->regs[r] = t.regs[r];
