@@ -116,6 +116,8 @@ TestSuite(branch);
 Test(branch, jcc_every_condition_real) { jcc_all_in_mode(TH_REAL); }
 Test(branch, jcc_every_condition_prot32) { jcc_all_in_mode(TH_PROT32); }
 Test(branch, jcc_every_condition_long64) { jcc_all_in_mode(TH_LONG64); }
+Test(branch, jcc_every_condition_prot16) { jcc_all_in_mode(TH_PROT16); }
+Test(branch, jcc_every_condition_compat) { jcc_all_in_mode(TH_COMPAT); }
 
 /* Flags from a real CMP (the lazy record) feed every condition. */
 Test(branch, jcc_after_cmp_lazy_flags)

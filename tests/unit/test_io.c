@@ -405,3 +405,42 @@ Test(io, bitmap_bypass_and_16bit_tss)
 	cr_assert_eq(d.nreads, 0);
 	th_free(t);
 }
+
+/* Virtual-8086 mode consults the bitmap whatever IOPL says. */
+Test(io, bitmap_in_v86)
+{
+	static const struct { uint8_t code[2]; bool allowed; } cases[] = {
+		{ { 0xe4, 0xe0 }, true }, { { 0xe4, 0xe1 }, false }, { { 0xe6, 0xe1 }, false },
+		{ { 0xe5, 0xe0 }, false }, { { 0xe5, 0xe2 }, true },
+	};
+	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		for (unsigned iopl = 0; iopl < 4; iopl += 3) {
+			struct iodev d;
+			struct th *t = user_th(&d, iopl);
+			struct cpu *c = t->cpu;
+			c->seg[S_CS] = (struct seg){ .sel = 0xffff, .base = 0xffff0, .limit = 0xffff,
+						     .attr = AR_P | AR_S | 0xb | (3u << AR_DPL_SHIFT) };
+			for (int s = 0; s < S_NSEG; s++)
+				if (s != S_CS)
+					c->seg[s] = (struct seg){ .sel = 0, .base = 0, .limit = 0xffff,
+								  .attr = AR_P | AR_S | 0x3 | (3u << AR_DPL_SHIFT) };
+			c->regs[R_SP] = 0x8000;
+			cpu_set_rflags(c, FL_VM, FL_VM);
+			cpu_update_mode(c);
+			cr_assert_eq(c->mode, MODE_V86);
+			th_code(t, cases[k].code, 2);
+			c->rip = 0x10;
+			th_run(t);
+			bool allowed = cases[k].allowed;
+			cr_assert_eq(t->exc_vector, EXC_GP, "case %u", k);
+			if (allowed) {
+				cr_assert_eq(c->rip, 0x12, "case %u iopl %u: allowed (then HLT faults)", k, iopl);
+				cr_assert_eq(d.nreads + d.nwrites, 1);
+			} else {
+				cr_assert_eq(c->rip, 0x10, "case %u iopl %u: denied", k, iopl);
+				cr_assert_eq(d.nreads + d.nwrites, 0);
+			}
+			th_free(t);
+		}
+	}
+}

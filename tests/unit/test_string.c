@@ -636,3 +636,22 @@ Test(string, rep_movs_self_modifying)
 	cr_assert_eq(t->cpu->regs[R_AX], 7);
 	th_free(t);
 }
+
+/* With TF set a REP instruction traps after each iteration, RIP still at
+ * the instruction and the registers showing one iteration done. */
+Test(string, rep_single_step_traps_per_iteration)
+{
+	struct th *t = th_new(TH_PROT32);
+	th_write(t, TH_DATA, 0x44332211, 4);
+	t->cpu->regs[R_SI] = TH_DATA;
+	t->cpu->regs[R_DI] = TH_DATA + 0x100;
+	t->cpu->regs[R_CX] = 4;
+	cpu_set_rflags(t->cpu, FL_TF, FL_TF);
+	run_asm(t, "rep movsb");
+	cr_assert_eq(t->exc_vector, EXC_DB);
+	cr_assert_eq(t->cpu->rip, TH_CODE, "the trap points at the unfinished instruction");
+	cr_assert_eq(t->cpu->regs[R_CX], 3);
+	cr_assert_eq(t->cpu->regs[R_SI], TH_DATA + 1);
+	cr_assert_eq(th_read(t, TH_DATA + 0x100, 4), 0x11);
+	th_free(t);
+}
