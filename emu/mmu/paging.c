@@ -365,7 +365,20 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa)
 {
 	struct walk w;
 	bool fault;
+	unsigned kind = acc & ACC_KIND_MASK;
+	unsigned idx = mmu_acc_idx(cpu, acc);
 
+	/* A TLB hit holds exactly what a walk would conclude (rights for this
+	 * space, A set, D set for a write tag). */
+	if (idx != MMU_USER_AC) {
+		const struct tlb_entry *e = &cpu->tlb[idx][(lin >> 12) & (TLB_ENTRIES - 1)];
+		uint64_t tag = kind == ACC_READ ? e->tag_read : kind == ACC_WRITE ? e->tag_write
+										  : e->tag_fetch;
+		if (tag == (lin & ~0xfffull)) {
+			*pa = e->paddr | (lin & 0xfff);
+			return true;
+		}
+	}
 	if (!canonical(cpu, lin)) {
 		if (acc & ACC_NOFAULT)
 			return false;
@@ -379,7 +392,6 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa)
 	}
 
 	/* Accessed flags on every entry used, dirty on the last for a write. */
-	unsigned kind = acc & ACC_KIND_MASK;
 	for (int i = 0; i < w.n; i++) {
 		uint64_t bits = w.has_a[i] ? PTE_A : 0;
 		if (i == w.n - 1 && kind == ACC_WRITE)
@@ -390,7 +402,6 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa)
 	if (kind == ACC_WRITE)
 		w.dirty = true;
 
-	unsigned idx = mmu_acc_idx(cpu, acc);
 	if (idx != MMU_USER_AC)
 		tlb_fill(cpu, idx, lin, &w);
 	*pa = w.pa;

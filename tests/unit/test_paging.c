@@ -824,3 +824,66 @@ Test(paging, insn_pf_sets_cr2_and_error)
 	cr_assert_eq(t->cpu->fault_addr, 0x40000ff8);
 	th_free(t);
 }
+
+Test(paging, l5_pml5e_reserved_ps)
+{
+	struct pt p;
+	struct th *t = setup(M5, &p);
+	uint64_t lin = 0x0001000000003000ull;	/* PML5 index 1 */
+	pt_map(&p, lin, DATA, 1, P | RW);
+	expect_pa(t, lin, ACC_READ, DATA);
+	uint64_t a = pt_slot(&p, lin, 5, 0);
+	th_write(t, a, th_read(t, a, 8) | PS, 8);
+	tlb_flush_all(t->cpu);
+	expect_pf(t, lin, ACC_READ, PFEC_P | PFEC_RSVD);
+	th_free(t);
+}
+
+Test(paging, pg32_user_supervisor_and_rw_combine)
+{
+	struct pt p;
+	struct th *t = setup(M32, &p);
+	/* PDE user+RW, PTE supervisor; PDE read-only, PTE RW. */
+	pt_map(&p, 0x00401000, DATA, 1, P | RW);
+	pt_map(&p, 0x00801000, DATA + 0x1000, 1, P | RW | US);
+	uint64_t pde = pt_slot(&p, 0x00801000, 2, 0);
+	th_write(t, pde, th_read(t, pde, 4) & ~RW, 4);
+	set_cpl(t, 3);
+	expect_pf(t, 0x00401000, ACC_READ, PFEC_P | PFEC_U);
+	expect_pa(t, 0x00801000, ACC_READ, DATA + 0x1000);
+	expect_pf(t, 0x00801000, ACC_WRITE, PFEC_P | PFEC_W | PFEC_U);
+	set_cpl(t, 0);
+	expect_pf(t, 0x00801000, ACC_WRITE, PFEC_P | PFEC_W);	/* CR0.WP */
+	th_free(t);
+}
+
+Test(paging, nofault_probe_reports_without_fault_or_bits)
+{
+	struct pt p;
+	struct th *t = setup(M4, &p);
+	uint64_t pte = pt_map(&p, 0x9000, DATA, 1, P);	/* read-only */
+	uint64_t pa = 0;
+	t->cpu->fault_addr = 0x1234;
+	cr_assert_not(mmu_translate(t->cpu, 0x9000, ACC_WRITE | ACC_NOFAULT, &pa));
+	cr_assert_not(mmu_translate(t->cpu, 0xa000, ACC_READ | ACC_NOFAULT, &pa));
+	cr_assert_not(mmu_translate(t->cpu, 0x0000800000000000ull, ACC_READ | ACC_NOFAULT, &pa));
+	cr_assert_eq(t->cpu->fault_addr, 0x1234, "no fault raised");
+	cr_assert_not(th_read(t, pte, 8) & A);
+	cr_assert(mmu_translate(t->cpu, 0x9008, ACC_READ | ACC_NOFAULT, &pa));
+	cr_assert_eq(pa, DATA + 8);
+	th_free(t);
+}
+
+Test(paging, tlb_hit_answers_translate)
+{
+	struct pt p;
+	struct th *t = setup(M4, &p);
+	uint64_t pte = pt_map(&p, 0xb000, DATA, 1, P | RW);
+	expect_pa(t, 0xb010, ACC_READ, DATA + 0x10);
+	/* With the page cached, a changed PTE is not seen until a flush. */
+	th_write(t, pte, (DATA + 0x3000) | P | RW | A, 8);
+	expect_pa(t, 0xb020, ACC_READ, DATA + 0x20);
+	/* A write has no tag yet (D clear): it walks and sees the new PTE. */
+	expect_pa(t, 0xb020, ACC_WRITE, DATA + 0x3020);
+	th_free(t);
+}
