@@ -82,7 +82,7 @@ static void setup_tss64(struct th *t, uint64_t rsp0, uint64_t ist1)
 static void code2(struct th *t, const char *main, const char *handler)
 {
 	char src[4096];
-	snprintf(src, sizeof(src), "%s\n times 0x%llx-($-$$) nop\n %s", main,
+	snprintf(src, sizeof(src), "%s\n hlt\n times 0x%llx-($-$$) nop\n %s", main,
 		 (unsigned long long)(HANDLER - TH_CODE), handler);
 	th_asm(t, src);
 }
@@ -143,7 +143,7 @@ Test(intr, prot_same_privilege)
 		      "mov eax, [esp]\n mov ecx, [esp+4]\n mov edx, [esp+8]\n pushfd\n pop esi\n iretd");
 		idt_set(t, 0x40, mkgate(0x08, HANDLER, trap ? 0x8f : 0x8e));
 		th_run(t);
-		cr_assert_eq(t->exc_vector, -1);
+		cr_assert_eq(t->exc_vector, -1, "v=%d e=%x rip=%llx", t->exc_vector, t->exc_error, (unsigned long long)t->cpu->rip);
 		cr_assert_eq(t->cpu->regs[R_AX], TH_CODE + 3);
 		cr_assert_eq(t->cpu->regs[R_CX], 0x08);
 		cr_assert(t->cpu->regs[R_DX] & FL_IF);
@@ -385,7 +385,7 @@ Test(intr, v86_enter_and_interrupt)
 	cr_assert_eq(t->cpu->regs[R_SI], 0x90000 - 36);
 	uint32_t f[9];
 	th_peek(t, 0x90000 - 36, f, sizeof(f));
-	cr_assert_eq(f[0], 5, "EIP after INT");
+	cr_assert_eq(f[0], 9, "EIP after the second INT (same frame slot)");
 	cr_assert_eq(f[1], V86_CS);
 	cr_assert(f[2] & FL_VM, "EFLAGS image has VM");
 	cr_assert_eq(f[3], 0xfffe);
@@ -488,7 +488,7 @@ Test(intr, long_mode_same_level_and_iretq)
 	      "mov rsi, rsp\n mov rcx, [rsp+24]\n mov rdx, [rsp+32]\n iretq");
 	idt64_set(t, 0x40, 0x18, HANDLER, 0x8e, 0);
 	th_run(t);
-	cr_assert_eq(t->exc_vector, -1);
+	cr_assert_eq(t->exc_vector, -1, "v=%d e=%x rip=%llx", t->exc_vector, t->exc_error, (unsigned long long)t->cpu->rip);
 	cr_assert_eq(t->cpu->regs[R_SI], TH_STACK - 16 - 40);
 	cr_assert_eq(t->cpu->regs[R_CX], TH_STACK - 8, "old RSP pushed");
 	cr_assert_eq(t->cpu->regs[R_DX], 0x10, "old SS pushed");
@@ -549,7 +549,7 @@ Test(intr, int_into_int1)
 	th_asm(t, "mov al, 0x7f\n add al, 1\n into");
 	th_run(t);
 	cr_assert_eq(t->exc_vector, EXC_OF);
-	cr_assert_eq(t->cpu->rip, TH_CODE + 4);
+	cr_assert_eq(t->cpu->rip, TH_CODE + 5, "INTO is a trap");
 	th_free(t);
 
 	t = th_new(TH_PROT32);
