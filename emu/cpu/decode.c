@@ -196,6 +196,12 @@ static uint64_t take(struct cursor *c, unsigned n)
 	return v;
 }
 
+/* Out of bytes: with 15 available the instruction is too long (#GP). */
+static int short_result(const struct cursor *c)
+{
+	return c->avail >= 15 ? DECODE_GP : DECODE_SHORT;
+}
+
 static uint64_t sext(uint64_t v, unsigned bytes)
 {
 	unsigned sh = 64 - 8 * bytes;
@@ -288,7 +294,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 			return DECODE_GP;
 		uint8_t b = (uint8_t)take(&c, 1);
 		if (c.short_)
-			return DECODE_SHORT;
+			return short_result(&c);
 		switch (b) {
 		case 0xf0: lock = true; rex = 0; continue;
 		case 0xf2: rep = REP_F2; rex = 0; continue;
@@ -319,7 +325,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 	if (opc == 0xc4 || opc == 0xc5 || opc == 0x62) {
 		uint8_t nb = c.pos < c.avail ? c.b[c.pos] : 0;
 		if (c.pos >= c.avail)
-			return DECODE_SHORT;
+			return short_result(&c);
 		bool is_vex = long64 || (nb & 0xc0) == 0xc0;
 		if (is_vex && opc == 0x62) {
 			i->len = (uint8_t)c.pos;
@@ -346,7 +352,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 				unsigned mm = p1 & 0x1f;
 				if (mm < 1 || mm > 3) {
 					i->len = (uint8_t)c.pos;
-					return c.short_ ? DECODE_SHORT : DECODE_UD;
+					return c.short_ ? short_result(&c) : DECODE_UD;
 				}
 				map = mm;	/* 1 = 0F, 2 = 0F38, 3 = 0F3A */
 				vex_w = p2 >> 7;
@@ -355,7 +361,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 				vex_pp = p2 & 3;
 			}
 			if (c.short_)
-				return DECODE_SHORT;
+				return short_result(&c);
 			if (long64)
 				rex = 0x40 | (!r << 2) | (!x << 1) | !bb | (vex_w << 3);
 			else
@@ -365,7 +371,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 			i->vvvv = (uint8_t)vvvv;
 			opc = (uint8_t)take(&c, 1);
 			if (c.short_)
-				return DECODE_SHORT;
+				return short_result(&c);
 		}
 	}
 
@@ -378,7 +384,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 			opc = (uint8_t)take(&c, 1);
 		}
 		if (c.short_)
-			return DECODE_SHORT;
+			return short_result(&c);
 	}
 	i->cc = opc & 15;
 
@@ -393,7 +399,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 	if (has_modrm) {
 		modrm = (uint8_t)take(&c, 1);
 		if (c.short_)
-			return DECODE_SHORT;
+			return short_result(&c);
 	}
 
 	unsigned eff_has66 = vex ? vex_pp == 1 : has66;
@@ -500,7 +506,7 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 	if (c.pos > 15)
 		return DECODE_GP;
 	if (c.short_)
-		return DECODE_SHORT;
+		return short_result(&c);
 
 	/* Effective segment: overrides (only FS/GS count in 64-bit mode). */
 	i->seg = def_ss ? S_SS : S_DS;

@@ -126,6 +126,7 @@ static void enter_mode(struct th *t)
 		for (int s = 0; s < S_NSEG; s++)
 			if (s != S_CS)
 				set_seg(&c->seg[s], 0x28, gdt[5]);
+		c->regs[R_SP] = 0x8000;	/* 16-bit stack: SP must fit in 16 bits */
 		c->rip = 0;
 		break;
 	default:

@@ -15,6 +15,10 @@
  * run stops with t->exc_vector / t->exc_error set and RIP at the faulting
  * instruction (unless t->deliver_exceptions is set, then they go to the
  * guest's IDT as usual). t->events records every virt_event seen.
+ *
+ * RAM is TH_RAM (64 MiB); the identity maps cover more (1 GiB in long
+ * mode), and physical addresses beyond RAM read as all-ones and ignore
+ * writes, as on a PC. TH_PROT16 starts with SP = 0x8000.
  */
 #ifndef NESTEMU_TEST_HARNESS_H
 #define NESTEMU_TEST_HARNESS_H
