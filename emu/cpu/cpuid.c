@@ -72,7 +72,7 @@ static const struct cpu_model models[] = {
 		},
 		.max_leaf = 0x16, .max_ext_leaf = 0x80000008,
 		.phys_bits = 46, .virt_bits = 48,
-		.brand = "Intel(R) Xeon(R) Processor (Skylake-SP, nestemu)",
+		.brand = "Intel(R) Xeon(R) Processor (Skylake, nestemu)",
 	},
 	{
 		.name = "icelake",
@@ -90,7 +90,7 @@ static const struct cpu_model models[] = {
 		},
 		.max_leaf = 0x1f, .max_ext_leaf = 0x80000008,
 		.phys_bits = 46, .virt_bits = 57,
-		.brand = "Intel(R) Xeon(R) Processor (Icelake-SP, nestemu)",
+		.brand = "Intel(R) Xeon(R) Processor (Icelake, nestemu)",
 	},
 	{
 		.name = "zen2",

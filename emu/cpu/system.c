@@ -166,11 +166,11 @@ int cpu_write_cr3(struct cpu *cpu, uint64_t val)
 			val &= ~(1ull << 63);
 		if (val & phys_rsvd(cpu))
 			return -1;
+		uint64_t old = cpu->cr3;
 		cpu->cr3 = val;
-		if (!pcide)
-			tlb_flush_nonglobal(cpu);
-		else if (!noflush)
-			tlb_flush_pcid(cpu, (uint16_t)(val & 0xfff), true);
+		/* The MMU flushes what SDM 4.10.4.1 says (its lookups are not
+		 * PCID-tagged, so a PCID switch flushes too). */
+		tlb_cr3_written(cpu, old, noflush);
 	} else {
 		val &= 0xffffffffull;
 		if ((cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE) && !pdptes_ok(cpu, val))
