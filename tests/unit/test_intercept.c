@@ -92,7 +92,7 @@ static void same(const struct snap *x, const struct snap *y, const char *what)
 	cr_assert_eq(x->halted, y->halted, "%s: halted", what);
 }
 
-static void run_case(const struct icase *k)
+static void run_case(const struct icase *k, bool must_stop)
 {
 	struct th *t = th_new(TH_LONG64);
 	struct cpu *c = t->cpu;
@@ -120,6 +120,10 @@ static void run_case(const struct icase *k)
 		if (t->events[n].kind == k->kind)
 			ev = &t->events[n];
 	cr_assert(ev, "%s: no event of kind %d (first was %d)", k->src, k->kind, t->events[0].kind);
+	if (!must_stop) {
+		th_free(t);
+		return;
+	}
 	cr_assert_eq(t->events[t->nevents - 1].kind, k->kind, "%s: the run went on after the policy took the event",
 		     k->src);
 	if (k->check & 1)
@@ -177,7 +181,7 @@ Test(intercept, instructions)
 		{ "rdseed ebx", VE_RDSEED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, N, false },
 	};
 	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
-		run_case(&cases[k]);
+		run_case(&cases[k], true);
 }
 
 Test(intercept, events)
@@ -189,7 +193,7 @@ Test(intercept, events)
 		{ "mov eax, [rbx]", VE_EXCEPTION, 14, 0, 0, 0, 3, 0, 0x80000000ull, 0, 0, 0, N, false },
 	};
 	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
-		run_case(&cases[k]);
+		run_case(&cases[k], true);
 }
 
 /*
@@ -198,22 +202,29 @@ Test(intercept, events)
  * with their operands; stopping them needs those handlers to unwind
  * (cpu_unwind) when the intercept returns true, as sys_intercept() does.
  */
-Test(intercept, io_int_desc_table)
+static const struct icase other_cases[] = {
+	{ "out 0x80, al", VE_IO, 0x80, 1, 0, 0x5a, 15, 0x5a, 0, 0, 0, 0, N, false },
+	{ "in eax, dx", VE_IO, 0x3f8, 4, VE_IO_IN, 0, 7, 0, 0, 0, 0x3f8, 0, N, false },
+	{ "rep outsb", VE_IO, 0x3f8, 1, VE_IO_STRING | VE_IO_REP, 0, 7, 0, 0, 3, 0x3f8, 0, N, false },
+	{ "int 0x21", VE_SOFT_INT, 0x21, 0, 0, 0, 1, 0, 0, 0, 0, 0, N, false },
+	{ "sgdt [rax]", VE_DESC_TABLE, 0, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
+	{ "sidt [rax]", VE_DESC_TABLE, 1, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
+	{ "lgdt [rax]", VE_DESC_TABLE, 2, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
+	{ "lidt [rax]", VE_DESC_TABLE, 3, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
+	{ "sldt eax", VE_DESC_TABLE, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, N, false },
+	{ "str eax", VE_DESC_TABLE, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, N, false },
+};
+
+Test(intercept, io_int_desc_table_operands)
 {
-	static const struct icase cases[] = {
-		{ "out 0x80, al", VE_IO, 0x80, 1, 0, 0x5a, 15, 0x5a, 0, 0, 0, 0, N, false },
-		{ "in eax, dx", VE_IO, 0x3f8, 4, VE_IO_IN, 0, 7, 0, 0, 0, 0x3f8, 0, N, false },
-		{ "rep outsb", VE_IO, 0x3f8, 1, VE_IO_STRING | VE_IO_REP, 0, 7, 0, 0, 3, 0x3f8, 0, N, false },
-		{ "int 0x21", VE_SOFT_INT, 0x21, 0, 0, 0, 1, 0, 0, 0, 0, 0, N, false },
-		{ "sgdt [rax]", VE_DESC_TABLE, 0, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
-		{ "sidt [rax]", VE_DESC_TABLE, 1, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
-		{ "lgdt [rax]", VE_DESC_TABLE, 2, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
-		{ "lidt [rax]", VE_DESC_TABLE, 3, 0, 0, 0, 1, TH_DATA, 0, 0, 0, 0, N, false },
-		{ "sldt eax", VE_DESC_TABLE, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, N, false },
-		{ "str eax", VE_DESC_TABLE, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, N, false },
-	};
-	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
-		run_case(&cases[k]);
+	for (unsigned k = 0; k < sizeof(other_cases) / sizeof(other_cases[0]); k++)
+		run_case(&other_cases[k], false);
+}
+
+Test(intercept, io_int_desc_table_stop)
+{
+	for (unsigned k = 0; k < sizeof(other_cases) / sizeof(other_cases[0]); k++)
+		run_case(&other_cases[k], true);
 }
 
 /* Events the policy lets through: the instruction then runs normally, and
