@@ -81,8 +81,10 @@ DEF_V(btc_Ev_Ib, bt_E_I, BT_COMP)
  * the 32-bit zero-extension); otherwise ZF = 0. CF, OF, SF, AF, PF are
  * undefined: bsf_flags gives the hardware's values.
  */
-static uint64_t bsf_flags(uint64_t old, uint64_t src, unsigned sz)
+static uint64_t bsf_flags(struct cpu *cpu, uint64_t old, uint64_t src, uint64_t dest)
 {
+	if (cpu_is_amd(cpu))	/* AMD: PF of the index (of 0 for a zero source), others clear */
+		return (src == 0 ? FL_ZF : 0) | (flags_parity(src ? dest : 0) ? FL_PF : 0);
 	return (old & ~(uint64_t)FL_ZF) | (src == 0 ? FL_ZF : 0);
 }
 
@@ -91,7 +93,7 @@ ALU_INLINE void bsf_body(struct cpu *cpu, const struct insn *i, bool rev, unsign
 	uint64_t v = rm_read(cpu, i, sz);
 	if (v != 0)
 		reg_write(cpu, i->reg, rev ? 63u - (unsigned)__builtin_clzll(v) : (unsigned)__builtin_ctzll(v), sz);
-	flags_set_arith(cpu, bsf_flags(alu_flags(cpu), v, sz));
+	flags_set_arith(cpu, bsf_flags(cpu, alu_flags(cpu), v, cpu->regs[i->reg]));
 }
 
 DEF_V(bsf_Gv_Ev, bsf_body, false)
@@ -99,9 +101,10 @@ DEF_V(bsr_Gv_Ev, bsf_body, true)
 
 /* TZCNT/LZCNT: CF = (source == 0), ZF = (result == 0); OF, SF, AF, PF
  * undefined: cnt_flags gives the hardware's values. */
-static uint64_t cnt_flags(uint64_t old, uint64_t src, uint64_t res)
+static uint64_t cnt_flags(struct cpu *cpu, uint64_t old, uint64_t src, uint64_t res)
 {
-	return (old & ~(uint64_t)(FL_CF | FL_ZF)) | (src == 0 ? FL_CF : 0) | (res == 0 ? FL_ZF : 0);
+	uint64_t keep = cpu_is_amd(cpu) ? old & FL_OF : 0;
+	return keep | (src == 0 ? FL_CF : 0) | (res == 0 ? FL_ZF : 0);
 }
 
 ALU_INLINE void cnt_body(struct cpu *cpu, const struct insn *i, bool lz, unsigned sz)
@@ -114,7 +117,7 @@ ALU_INLINE void cnt_body(struct cpu *cpu, const struct insn *i, bool lz, unsigne
 	else
 		r = lz ? (unsigned)__builtin_clzll(v) - (64 - bits) : (unsigned)__builtin_ctzll(v);
 	reg_write(cpu, i->reg, r, sz);
-	flags_set_arith(cpu, cnt_flags(alu_flags(cpu), v, r));
+	flags_set_arith(cpu, cnt_flags(cpu, alu_flags(cpu), v, r));
 }
 
 DEF_V(tzcnt_Gv_Ev, cnt_body, false)
@@ -138,8 +141,7 @@ DEF_V(popcnt_Gv_Ev, popcnt_body)
  */
 static uint64_t bmi_flags(struct cpu *cpu, uint64_t res, bool cf, unsigned sz)
 {
-	uint64_t old = alu_flags(cpu);
-	return (old & (FL_AF | FL_PF)) | (flags_szp(res, sz) & (FL_SF | FL_ZF)) | (cf ? FL_CF : 0);
+	return flags_szp(res, sz) | (cf ? FL_CF : 0);
 }
 
 ALU_INLINE void andn_body(struct cpu *cpu, const struct insn *i, unsigned sz)
@@ -195,7 +197,10 @@ ALU_INLINE void bextr_body(struct cpu *cpu, const struct insn *i, unsigned sz)
 	uint64_t r = start < bits ? s >> start : 0;
 	if (len < 64)
 		r &= (1ull << len) - 1;
+	/* AMD: AF = 1 and SF = 0 after BEXTR (measured) */
 	uint64_t f = bmi_flags(cpu, r, false, sz);
+	if (cpu_is_amd(cpu))
+		f = (f & ~(uint64_t)FL_SF) | FL_AF;
 	reg_write(cpu, i->reg, r, sz);
 	flags_set_arith(cpu, f);
 }

@@ -26,7 +26,8 @@ typedef __int128 s128;
  */
 static uint64_t mul_flags(struct cpu *cpu, uint64_t lo, bool of, unsigned sz)
 {
-	return flags_szp(lo, sz) | (of ? FL_CF | FL_OF : 0);
+	uint64_t f = cpu_is_amd(cpu) ? alu_flags(cpu) & (FL_SF | FL_ZF | FL_AF | FL_PF) : flags_szp(lo, sz);
+	return f | (of ? FL_CF | FL_OF : 0);
 }
 
 /* ---- MUL / IMUL with rAX ------------------------------------------------ */
@@ -98,6 +99,8 @@ DEF_V(imul_Gv_Ev_Iz, imul_G_E_I)
  */
 static uint64_t div_flags(struct cpu *cpu, uint64_t old)
 {
+	if (cpu_is_amd(cpu))
+		return (old & (FL_CF | FL_OF)) | FL_AF;
 	return old;
 }
 

@@ -104,7 +104,7 @@ static struct shift_out shift_compute(unsigned op, unsigned sz, uint64_t v, unsi
 		break;
 	}
 	}
-	f = flags_szp(r, sz) | (cf ? FL_CF : 0) | (of ? FL_OF : 0);
+	f = flags_szp(r, sz) | (cf ? FL_CF : 0) | (of ? FL_OF : 0) | (amd ? FL_AF : 0);
 	return (struct shift_out){ r, f };
 }
 
@@ -114,12 +114,22 @@ ALU_INLINE unsigned shift_count(struct cpu *cpu, const struct insn *i, unsigned 
 	return c & (sz == 3 ? 63 : 31);
 }
 
+/* A zero count changes no flags, but a 32-bit register operand is still
+ * written: its upper half is cleared (as hardware does). */
+ALU_INLINE void shift_nop(struct cpu *cpu, const struct insn *i, unsigned sz)
+{
+	if (sz == 2 && i->mod == 3)
+		reg_write32(cpu, i->rm, (uint32_t)cpu->regs[i->rm]);
+}
+
 ALU_INLINE void shift_E(struct cpu *cpu, const struct insn *i, unsigned op, unsigned kind, unsigned sz)
 {
 	unsigned cnt = shift_count(cpu, i, kind, sz);
 	uint64_t v = rm_read(cpu, i, sz);
-	if (cnt == 0)
+	if (cnt == 0) {
+		shift_nop(cpu, i, sz);
 		return;
+	}
 	struct shift_out o = shift_compute(op, sz, v, cnt, alu_flags(cpu), cpu_is_amd(cpu));
 	rm_write(cpu, i, o.r, sz);
 	flags_set_arith(cpu, o.f);
@@ -151,8 +161,18 @@ static struct shift_out shld_compute(bool left, unsigned sz, uint64_t d, uint64_
 	d &= m;
 	s &= m;
 	if (sz == 1) {
-		/* 48-bit pattern DEST:SRC:DEST, counts up to 31 */
-		uint64_t x = d << 32 | s << 16 | d;
+		/*
+		 * Counts up to 31 shift a 48-bit pattern: DEST:SRC:DEST on
+		 * Intel (P6 and later); on AMD SHLD shifts DEST:SRC:SRC and
+		 * SHRD SRC:SRC:DEST. Counts <= 16 agree with the SDM.
+		 */
+		uint64_t x;
+		if (!amd)
+			x = d << 32 | s << 16 | d;
+		else if (left)
+			x = d << 32 | s << 16 | s;
+		else
+			x = s << 32 | s << 16 | d;
 		if (left) {
 			r = (x >> (32 - cnt)) & m;
 			cf = (x >> (48 - cnt)) & 1;
@@ -167,8 +187,20 @@ static struct shift_out shld_compute(bool left, unsigned sz, uint64_t d, uint64_
 		r = ((d >> cnt) | (s << (bits - cnt))) & m;
 		cf = (d >> (cnt - 1)) & 1;
 	}
-	of = !!((r ^ d) & sign);
-	f = flags_szp(r, sz) | (cf ? FL_CF : 0) | (of ? FL_OF : 0);
+	/* count 1: sign change; other counts: the same formula on the result */
+	if (left)
+		of = !!(r & sign) ^ cf;
+	else
+		of = !!(r & sign) ^ !!(r & (sign >> 1));
+	if (amd && sz == 1 && cnt > 16) {
+		/* AMD, 16-bit counts 17..31: CF = 0, and SHLD's OF = 0 */
+		cf = 0;
+		if (left)
+			of = 0;
+	} else if (amd && sz == 1 && cnt == 16 && left) {
+		of = cf;	/* AMD, SHLD by 16: OF = CF (measured) */
+	}
+	f = flags_szp(r, sz) | (cf ? FL_CF : 0) | (of ? FL_OF : 0) | (amd ? FL_AF : 0);
 	return (struct shift_out){ r, f };
 }
 
@@ -176,8 +208,10 @@ ALU_INLINE void shd_E_G(struct cpu *cpu, const struct insn *i, bool left, unsign
 {
 	unsigned cnt = shift_count(cpu, i, kind, sz);
 	uint64_t d = rm_read(cpu, i, sz);
-	if (cnt == 0)
+	if (cnt == 0) {
+		shift_nop(cpu, i, sz);
 		return;
+	}
 	struct shift_out o = shld_compute(left, sz, d, reg_read(cpu, i->reg, sz), cnt, alu_flags(cpu),
 					  cpu_is_amd(cpu));
 	rm_write(cpu, i, o.r, sz);
