@@ -157,15 +157,9 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 		single->valid = true;
 		return single;
 	}
-	/* Writes to this page must now take the slow path and drop blocks. */
+	/* Writes to this page now take the slow path (every vCPU's TLB write
+	 * tags for it are dropped) and drop its blocks. */
 	mmu_mark_code_page(cpu->m, pa);
-	for (int c = 0; c < cpu->m->ncpus; c++) {
-		struct cpu *o = cpu->m->cpus[c];
-		for (int x = 0; x < MMU_NIDX; x++)
-			for (unsigned k = 0; k < TLB_ENTRIES; k++)
-				if (o->tlb[x][k].paddr == (pa & ~0xfffull))
-					o->tlb[x][k].tag_write = TLB_INVALID;
-	}
 	return b;
 }
 
