@@ -23,6 +23,7 @@
 
 #include "interp.h"
 #include "seg.h"
+#include "system.h"
 #include "virt.h"
 #include "../machine.h"
 #include "../mmu/mmu.h"
@@ -432,15 +433,13 @@ void exc_dispatch(struct cpu *cpu)
 void int_Ib(struct cpu *cpu, const struct insn *i)
 {
 	unsigned v = (unsigned)(i->imm & 0xff);
-	if (virt_check(cpu, VE_SOFT_INT, i, v, 0, 0))
-		return;
+	sys_intercept(cpu, VE_SOFT_INT, i, v, 0, 0);
 	intr_deliver(cpu, v, IT_SW_INT, NO_ERROR_CODE);
 }
 
 static void soft_exception(struct cpu *cpu, const struct insn *i, unsigned v, enum intr_type type)
 {
-	if (virt_check(cpu, VE_EXCEPTION, i, v, NO_ERROR_CODE, type))
-		return;
+	sys_intercept(cpu, VE_EXCEPTION, i, v, NO_ERROR_CODE, type);
 	intr_deliver(cpu, v, type, NO_ERROR_CODE);
 }
 

@@ -19,6 +19,7 @@
 
 #include "interp.h"
 #include "intr.h"
+#include "system.h"
 #include "virt.h"
 #include "../mmu/mmu.h"
 
@@ -495,8 +496,7 @@ void sldt_Ev(struct cpu *cpu, const struct insn *i)
 {
 	need_protected(cpu, i);
 	umip_check(cpu);
-	if (virt_check(cpu, VE_DESC_TABLE, i, 4, 0, 0))
-		return;
+	sys_intercept(cpu, VE_DESC_TABLE, i, 4, 0, 0);
 	store_sel(cpu, i, cpu->ldtr.sel);
 }
 
@@ -504,8 +504,7 @@ void str_Ev(struct cpu *cpu, const struct insn *i)
 {
 	need_protected(cpu, i);
 	umip_check(cpu);
-	if (virt_check(cpu, VE_DESC_TABLE, i, 5, 0, 0))
-		return;
+	sys_intercept(cpu, VE_DESC_TABLE, i, 5, 0, 0);
 	store_sel(cpu, i, cpu->tr.sel);
 }
 
@@ -535,8 +534,7 @@ static void fetch_sys_desc(struct cpu *cpu, uint16_t sel, struct desc *d, struct
 void lldt_Ew(struct cpu *cpu, const struct insn *i)
 {
 	sys_priv(cpu, i);
-	if (virt_check(cpu, VE_DESC_TABLE, i, 6, 0, 0))
-		return;
+	sys_intercept(cpu, VE_DESC_TABLE, i, 6, 0, 0);
 	uint16_t sel = (uint16_t)rm_read(cpu, i, 1);
 	if ((sel & 0xfffc) == 0) {
 		seg_null(&cpu->ldtr, sel);
@@ -558,8 +556,7 @@ void lldt_Ew(struct cpu *cpu, const struct insn *i)
 void ltr_Ew(struct cpu *cpu, const struct insn *i)
 {
 	sys_priv(cpu, i);
-	if (virt_check(cpu, VE_DESC_TABLE, i, 7, 0, 0))
-		return;
+	sys_intercept(cpu, VE_DESC_TABLE, i, 7, 0, 0);
 	uint16_t sel = (uint16_t)rm_read(cpu, i, 1);
 	if ((sel & 0xfffc) == 0)
 		cpu_fault(cpu, EXC_GP, 0);
@@ -582,8 +579,7 @@ void ltr_Ew(struct cpu *cpu, const struct insn *i)
 static void store_dtr(struct cpu *cpu, const struct insn *i, const struct dtr *r, unsigned which)
 {
 	umip_check(cpu);
-	if (virt_check(cpu, VE_DESC_TABLE, i, which, 0, 0))
-		return;
+	sys_intercept(cpu, VE_DESC_TABLE, i, which, 0, 0);
 	uint64_t ea = insn_ea(cpu, i);
 	uint64_t ea2 = (ea + 2) & addr_mask(i->asz);
 	if (cpu->mode == MODE_LONG) {
@@ -601,8 +597,7 @@ static void load_dtr(struct cpu *cpu, const struct insn *i, struct dtr *r, unsig
 {
 	if (cpu->mode != MODE_REAL && cpu->cpl != 0)
 		cpu_fault(cpu, EXC_GP, 0);
-	if (virt_check(cpu, VE_DESC_TABLE, i, which, 0, 0))
-		return;
+	sys_intercept(cpu, VE_DESC_TABLE, i, which, 0, 0);
 	uint64_t ea = insn_ea(cpu, i);
 	uint64_t ea2 = (ea + 2) & addr_mask(i->asz);
 	uint16_t limit = mem_read16(cpu, i->seg, ea);

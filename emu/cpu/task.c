@@ -122,8 +122,12 @@ static void load_task_segments(struct cpu *cpu, const struct tss_image *t, unsig
 void task_switch(struct cpu *cpu, uint16_t sel, const struct desc *d, unsigned source,
 		 uint32_t error_code, uint64_t ret_rip, unsigned ext)
 {
-	if (virt_check(cpu, VE_TASK_SWITCH, NULL, sel, source, 0))
-		return;
+	if (virt_check(cpu, VE_TASK_SWITCH, NULL, sel, source, 0)) {
+		/* Taken (a VM exit): stop the instruction or delivery. */
+		cpu->exc_nest = 0;
+		cpu->exc_first = -1;
+		cpu_unwind(cpu);
+	}
 	uint32_t err = (sel & 0xfffcu) | ext;
 	bool new32 = desc_type(d) & 8;
 	bool old32 = cpu->tr.attr & 8;

@@ -549,7 +549,7 @@ Test(intr, int_into_int1)
 	th_asm(t, "mov al, 0x7f\n add al, 1\n into");
 	th_run(t);
 	cr_assert_eq(t->exc_vector, EXC_OF);
-	cr_assert_eq(t->cpu->rip, TH_CODE + 5, "INTO is a trap");
+	cr_assert_eq(t->cpu->rip, TH_CODE + 4, "stopped at INTO, before delivery");
 	th_free(t);
 
 	t = th_new(TH_PROT32);
