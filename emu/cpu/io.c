@@ -32,7 +32,9 @@ bool io_intercept(struct cpu *cpu, const struct insn *i, uint16_t port, unsigned
 	struct virt_event ev = {
 		.kind = VE_IO, .a = port, .b = size, .c = flags, .d = value, .insn = i,
 	};
-	return virt_intercept(cpu, &ev);
+	if (virt_intercept(cpu, &ev))
+		cpu_unwind(cpu);	/* taken: RIP stays at the instruction */
+	return false;
 }
 
 /* Port I/O sizes by operand size: 8, 16, 32 bits (REX.W: still 32). */

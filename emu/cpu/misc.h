@@ -94,7 +94,9 @@ void io_check_access(struct cpu *cpu, uint16_t port, unsigned size);
 /*
  * The intercept question for an I/O access (VE_IO: a = port, b = size,
  * c = VE_IO_* flags, d = the value for OUT). True when the instruction
- * was intercepted and must stop without changing state.
+ * was intercepted and must stop without changing state. An intercepted
+ * access unwinds (cpu_unwind) with RIP at the instruction, so in practice
+ * this returns false or does not return.
  */
 bool io_intercept(struct cpu *cpu, const struct insn *i, uint16_t port, unsigned size,
 		  unsigned flags, uint64_t value);

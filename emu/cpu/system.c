@@ -460,6 +460,17 @@ void sti(struct cpu *cpu, const struct insn *i)
 	cpu_set_rflags(cpu, f, f);
 }
 
+/* CLD/STD: DF is not an arithmetic flag, so it is never lazy. */
+void cld(struct cpu *cpu, const struct insn *i)
+{
+	cpu->rflags &= ~(uint64_t)FL_DF;
+}
+
+void std(struct cpu *cpu, const struct insn *i)
+{
+	cpu->rflags |= FL_DF;
+}
+
 /* ---- PUSHF / POPF ---- */
 
 static inline void pushf_body(struct cpu *cpu, const struct insn *i, unsigned osz)

@@ -56,7 +56,7 @@ uint64_t dr7_fixup(uint64_t v);
 #define SYS_Y(h) SYS_N(h##_d) SYS_N(h##_q)
 SYS_N(mov_Rd_Cd) SYS_N(mov_Cd_Rd) SYS_N(mov_Rd_Dd) SYS_N(mov_Dd_Rd)
 SYS_N(clts) SYS_N(lmsw_Ew) SYS_N(smsw_Ew) SYS_N(invlpg_Mb) SYS_N(invpcid)
-SYS_N(hlt) SYS_N(cli) SYS_N(sti) SYS_V(pushf) SYS_V(popf) SYS_N(cpuid)
+SYS_N(hlt) SYS_N(cli) SYS_N(sti) SYS_N(cld) SYS_N(std) SYS_V(pushf) SYS_V(popf) SYS_N(cpuid)
 SYS_N(syscall_insn) SYS_N(sysret) SYS_N(sysenter) SYS_N(sysexit) SYS_N(swapgs)
 SYS_N(wbinvd) SYS_N(invd) SYS_N(clflush) SYS_N(clflushopt) SYS_N(clwb)
 SYS_N(lfence) SYS_N(mfence) SYS_N(sfence) SYS_N(monitor) SYS_N(mwait) SYS_N(pause_insn)
