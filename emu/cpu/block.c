@@ -11,21 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BC_HASH_BITS 16
-#define BC_HASH (1u << BC_HASH_BITS)
-#define BC_PAGE_HASH (1u << 14)
-
-struct block_cache {
-	struct block *hash[BC_HASH];
-	struct block *pages[BC_PAGE_HASH];
-	struct block *graveyard;	/* linked through hnext */
-	uint64_t generation;
-	uint64_t nblocks;
-	/* The block being executed and the flag that stops it. */
-	const struct block *running;
-	uint32_t *running_exit;
-};
-
 static unsigned hash_pa(uint64_t pa, unsigned code_size)
 {
 	uint64_t h = (pa ^ ((uint64_t)code_size << 62)) * 0x9e3779b97f4a7c15ull;
@@ -142,21 +127,8 @@ void bc_flush(struct block_cache *bc)
 	bc->generation++;
 }
 
-void bc_collect(struct block_cache *bc)
+void bc_collect_slow(struct block_cache *bc)
 {
-	if (bc->graveyard) {
-		free_chain(bc->graveyard);
-		bc->graveyard = NULL;
-	}
-}
-
-uint64_t bc_generation(const struct block_cache *bc)
-{
-	return bc->generation;
-}
-
-void bc_set_running(struct block_cache *bc, const struct block *b, uint32_t *exit_flag)
-{
-	bc->running = b;
-	bc->running_exit = exit_flag;
+	free_chain(bc->graveyard);
+	bc->graveyard = NULL;
 }

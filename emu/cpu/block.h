@@ -18,6 +18,7 @@
 #define NESTEMU_BLOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "insn.h"
@@ -36,7 +37,20 @@ struct block {
 	struct insn insns[];
 };
 
-struct block_cache;
+#define BC_HASH_BITS 16
+#define BC_HASH (1u << BC_HASH_BITS)
+#define BC_PAGE_HASH (1u << 14)
+
+/* Defined here so the dispatch loop's per-block calls inline. */
+struct block_cache {
+	struct block *hash[BC_HASH];
+	struct block *pages[BC_PAGE_HASH];
+	struct block *graveyard;	/* dropped blocks, linked through hnext */
+	uint64_t generation;		/* bumped by every invalidation */
+	uint64_t nblocks;
+	const struct block *running;	/* the block being executed ... */
+	uint32_t *running_exit;		/* ... and the flag that stops it */
+};
 
 struct block_cache *bc_create(void);
 void bc_destroy(struct block_cache *bc);
@@ -50,10 +64,22 @@ void bc_invalidate_page(struct block_cache *bc, uint64_t pa);
 /* Drops everything (mode-independent flush, e.g. feature change). */
 void bc_flush(struct block_cache *bc);
 /* Frees blocks dropped since the last call. */
-void bc_collect(struct block_cache *bc);
+void bc_collect_slow(struct block_cache *bc);
+static inline void bc_collect(struct block_cache *bc)
+{
+	if (__builtin_expect(bc->graveyard != NULL, 0))
+		bc_collect_slow(bc);
+}
 /* Incremented by every invalidation. */
-uint64_t bc_generation(const struct block_cache *bc);
+static inline uint64_t bc_generation(const struct block_cache *bc)
+{
+	return bc->generation;
+}
 /* The dispatch loop names the block it runs: invalidating it sets *exit_flag. */
-void bc_set_running(struct block_cache *bc, const struct block *b, uint32_t *exit_flag);
+static inline void bc_set_running(struct block_cache *bc, const struct block *b, uint32_t *exit_flag)
+{
+	bc->running = b;
+	bc->running_exit = exit_flag;
+}
 
 #endif

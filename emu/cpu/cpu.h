@@ -32,6 +32,7 @@ struct cpu_model;
 struct block_cache;
 struct virt_event;
 struct cpu;
+struct block;
 
 /* General-purpose registers; R_NONE indexes a slot that always reads 0. */
 enum gpr {
@@ -172,6 +173,10 @@ enum { MMU_SUPER, MMU_SUPER_SMAP, MMU_USER, MMU_USER_AC, MMU_NIDX };
 
 #define TLB_BITS 8
 #define TLB_ENTRIES (1u << TLB_BITS)
+/* The TLB slot of a linear address: the page number folded with the bits
+ * above 1 MiB, so code, data and stack in different megabytes (0x100000,
+ * 0x200000 ...) do not evict each other in this direct-mapped TLB. */
+#define TLB_SLOT(lin) ((unsigned)(((lin) >> 12) ^ ((lin) >> 20)) & (TLB_ENTRIES - 1))
 
 /*
  * One TLB entry: a linear page mapped to a host pointer. A tag equals the
@@ -189,6 +194,8 @@ struct tlb_entry {
 	uint16_t pcid;		/* PCID tag when CR4.PCIDE */
 	bool global;		/* G bit: survives CR3 writes */
 };
+
+#define JC_ENTRIES 1024
 
 /* Pending-event kinds for the dispatch loop. */
 #define PEND_INTR (1u << 0)	/* maskable interrupt line asserted */
@@ -293,7 +300,16 @@ struct cpu {
 
 	/* Caches. */
 	struct tlb_entry tlb[MMU_NIDX][TLB_ENTRIES];
+	uint32_t tlb_epoch;	/* bumped by every TLB flush (tlb.c) */
 	struct block_cache *bc;
+	/* Jump cache: linear RIP -> block, valid while its stamp (block-cache
+	 * generation << 32 | tlb_epoch) matches; see exec.c. */
+	struct jc_entry {
+		uint64_t lin;
+		const struct block *b;
+		uint64_t stamp;
+		uint32_t key;		/* code_size | mmu_idx << 2 */
+	} jc[JC_ENTRIES];
 
 	/* Virtualization hook: NULL outside VMX non-root / SVM guest mode. */
 	const struct virt_ops *virt;

@@ -88,6 +88,13 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	if (cpu->mode != MODE_LONG && rip > cpu->seg[S_CS].limit)
 		cpu_fault(cpu, EXC_GP, 0);
 	uint64_t lin = (cpu->segbase[S_CS] + rip) & cpu->lin_mask;
+	unsigned csz = cpu->code_size;
+	uint32_t key = csz | (uint32_t)cpu->mmu_idx << 2;
+	uint64_t stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
+	struct jc_entry *j = &cpu->jc[(lin ^ (lin >> 10)) & (JC_ENTRIES - 1)];
+	if (j->lin == lin && j->stamp == stamp && j->key == key)
+		return j->b;
+
 	struct tlb_entry *e = tlb_entry_for(cpu, lin);
 	uint64_t pa;
 	if (e->tag_fetch == (lin & ~0xfffull))
@@ -95,10 +102,9 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	else
 		mmu_translate(cpu, lin, ACC_FETCH, &pa);
 
-	unsigned csz = cpu->code_size;
 	struct block *b = bc_lookup(cpu->bc, pa, csz);
 	if (b)
-		return b;
+		goto found;
 
 	/* Decode a new block up to the page end (and the CS limit). */
 	uint8_t page[4096 + 16];
@@ -160,6 +166,13 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	/* Writes to this page now take the slow path (every vCPU's TLB write
 	 * tags for it are dropped) and drop its blocks. */
 	mmu_mark_code_page(cpu->m, pa);
+	/* Marking may have changed nothing the stamp covers; recompute anyway. */
+	stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
+found:
+	j->lin = lin;
+	j->b = b;
+	j->stamp = stamp;
+	j->key = key;
 	return b;
 }
 

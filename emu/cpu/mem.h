@@ -36,7 +36,7 @@ void mem_write_slow(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t val, u
 
 static inline struct tlb_entry *tlb_entry_for(struct cpu *cpu, uint64_t lin)
 {
-	return &cpu->tlb[cpu->mmu_idx][(lin >> 12) & (TLB_ENTRIES - 1)];
+	return &cpu->tlb[cpu->mmu_idx][TLB_SLOT(lin)];
 }
 
 static inline uint64_t host_load(const void *p, unsigned size)

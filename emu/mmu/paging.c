@@ -333,7 +333,7 @@ static void tlb_fill(struct cpu *cpu, unsigned idx, uint64_t lin, const struct w
 	struct machine *m = cpu->m;
 	uint64_t page = lin & ~0xfffull;
 	uint64_t pa_page = w->pa & ~0xfffull;
-	struct tlb_entry *e = &cpu->tlb[idx][(lin >> 12) & (TLB_ENTRIES - 1)];
+	struct tlb_entry *e = &cpu->tlb[idx][TLB_SLOT(lin)];
 	enum region_kind kind;
 	bool code = false;
 
@@ -371,7 +371,7 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa)
 	/* A TLB hit holds exactly what a walk would conclude (rights for this
 	 * space, A set, D set for a write tag). */
 	if (idx != MMU_USER_AC) {
-		const struct tlb_entry *e = &cpu->tlb[idx][(lin >> 12) & (TLB_ENTRIES - 1)];
+		const struct tlb_entry *e = &cpu->tlb[idx][TLB_SLOT(lin)];
 		uint64_t tag = kind == ACC_READ ? e->tag_read : kind == ACC_WRITE ? e->tag_write
 										  : e->tag_fetch;
 		if (tag == (lin & ~0xfffull)) {

@@ -32,6 +32,7 @@ static inline void tlb_entry_clear(struct tlb_entry *e)
 
 void tlb_flush_all(struct cpu *cpu)
 {
+	cpu->tlb_epoch++;
 	for (int idx = 0; idx < MMU_NIDX; idx++)
 		for (unsigned i = 0; i < TLB_ENTRIES; i++)
 			tlb_entry_clear(&cpu->tlb[idx][i]);
@@ -39,6 +40,7 @@ void tlb_flush_all(struct cpu *cpu)
 
 void tlb_flush_nonglobal(struct cpu *cpu)
 {
+	cpu->tlb_epoch++;
 	for (int idx = 0; idx < MMU_NIDX; idx++)
 		for (unsigned i = 0; i < TLB_ENTRIES; i++)
 			if (!cpu->tlb[idx][i].global)
@@ -58,7 +60,8 @@ static inline uint64_t entry_page(const struct tlb_entry *e)
 void tlb_flush_page(struct cpu *cpu, uint64_t linear)
 {
 	uint64_t page = linear & cpu->lin_mask & ~PAGE_MASK;
-	unsigned slot = (page >> 12) & (TLB_ENTRIES - 1);
+	unsigned slot = TLB_SLOT(page);
+	cpu->tlb_epoch++;
 	for (int idx = 0; idx < MMU_NIDX; idx++)
 		tlb_entry_clear(&cpu->tlb[idx][slot]);
 	/* Pieces of a large page containing the address (global or not). */
@@ -82,6 +85,7 @@ void tlb_flush_page(struct cpu *cpu, uint64_t linear)
 void tlb_flush_pcid(struct cpu *cpu, uint16_t pcid, bool keep_global)
 {
 	unsigned cur = (cpu->cr4 & CR4_PCIDE) ? (unsigned)(cpu->cr3 & TLB_PCID_MASK) : 0;
+	cpu->tlb_epoch++;
 	for (int idx = 0; idx < MMU_NIDX; idx++)
 		for (unsigned i = 0; i < TLB_ENTRIES; i++) {
 			struct tlb_entry *e = &cpu->tlb[idx][i];
@@ -118,7 +122,7 @@ static inline uint8_t *tlb_host(struct cpu *cpu, unsigned idx, uint64_t lin, uns
 {
 	if (idx == MMU_USER_AC)
 		return NULL;
-	const struct tlb_entry *e = &cpu->tlb[idx][(lin >> 12) & (TLB_ENTRIES - 1)];
+	const struct tlb_entry *e = &cpu->tlb[idx][TLB_SLOT(lin)];
 	uint64_t tag = kind == ACC_READ ? e->tag_read : kind == ACC_WRITE ? e->tag_write : e->tag_fetch;
 	if (tag != (lin & ~PAGE_MASK))
 		return NULL;

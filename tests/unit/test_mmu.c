@@ -240,7 +240,7 @@ Test(mmu, mmio_through_paging_keeps_sizes_and_no_tlb_tags)
 		cr_assert_eq(d.last_size, sizes[k]);
 		cr_assert_eq(d.last_val, 0xabcdef0123456789ull & mask_of(sizes[k]));
 	}
-	struct tlb_entry *te = &t->cpu->tlb[t->cpu->mmu_idx][0x405 & (TLB_ENTRIES - 1)];
+	struct tlb_entry *te = &t->cpu->tlb[t->cpu->mmu_idx][TLB_SLOT(0x405000ull)];
 	cr_assert_eq(te->tag_read, TLB_INVALID, "MMIO always takes the slow path");
 	cr_assert_eq(te->tag_write, TLB_INVALID);
 	cr_assert_eq(te->tag_fetch, TLB_INVALID);
@@ -262,7 +262,7 @@ Test(mmu, rom_through_paging_read_fast_write_ignored)
 	cr_assert_eq(wr(t, 0x406004, 4, ACC_WRITE, 0), -1);
 	cr_assert_eq(rd(t, 0x406004, 1, ACC_READ, &v), -1);
 	cr_assert_eq(v, 12, "ROM write ignored");
-	struct tlb_entry *te = &t->cpu->tlb[t->cpu->mmu_idx][0x406 & (TLB_ENTRIES - 1)];
+	struct tlb_entry *te = &t->cpu->tlb[t->cpu->mmu_idx][TLB_SLOT(0x406000ull)];
 	cr_assert_eq(te->tag_read, 0x406000);
 	cr_assert_eq(te->tag_fetch, 0x406000);
 	cr_assert_eq(te->tag_write, TLB_INVALID);
@@ -277,7 +277,7 @@ Test(mmu, write_to_code_page_invalidates_blocks)
 	struct th *t = setup(&e);
 	map4k(&e, 0x407000, 0x930000, PG_P | PG_RW | PG_D);
 	cr_assert_eq(wr(t, 0x407100, 4, ACC_WRITE, 1), -1);
-	struct tlb_entry *te = &t->cpu->tlb[t->cpu->mmu_idx][0x407 & (TLB_ENTRIES - 1)];
+	struct tlb_entry *te = &t->cpu->tlb[t->cpu->mmu_idx][TLB_SLOT(0x407000ull)];
 	cr_assert_eq(te->tag_write, 0x407000, "plain RAM: fast writes");
 	struct insn in;
 	memset(&in, 0, sizeof(in));

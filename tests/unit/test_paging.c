@@ -606,7 +606,7 @@ Test(paging, walk_info_has_no_side_effects)
 
 static struct tlb_entry *ent(struct th *t, unsigned idx, uint64_t lin)
 {
-	return &t->cpu->tlb[idx][(lin >> 12) & (TLB_ENTRIES - 1)];
+	return &t->cpu->tlb[idx][TLB_SLOT(lin)];
 }
 
 Test(paging, tlb_write_tag_waits_for_dirty)

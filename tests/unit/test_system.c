@@ -261,14 +261,14 @@ static uint32_t remap_and_read(enum th_mode m, const char *flush, bool global, u
 {
 	char src[512];
 	snprintf(src, sizeof(src),
-		 "mov eax, [0x405000]\n"
+		 "mov eax, [0x40a000]\n"
 		 "mov dword [0x%x], 0x%x\n"
 		 "%s\n"
-		 "mov ebx, [0x405000]",
+		 "mov ebx, [0x40a000]",
 		 0x15000 + 8 * 2, 0x600000 | 0x87 | (global ? 0x100 : 0), flush);
 	struct th *t = asm_th(m, src);
-	th_write(t, 0x405000, 0xaaaa, 4);	/* TLB slot 5: no alias with code or stack */
-	th_write(t, 0x605000, 0xbbbb, 4);
+	th_write(t, 0x40a000, 0xaaaa, 4);	/* TLB_SLOT 0x0e: no alias with code or stack */
+	th_write(t, 0x60a000, 0xbbbb, 4);
 	if (global)
 		th_write(t, 0x15000 + 8 * 2, 0x400000 | 0x87 | 0x100, 8);
 	t->cpu->cr4 |= CR4_PGE | extra_cr4;
@@ -287,7 +287,7 @@ Test(system, tlb_flushes)
 	/* MOV CR3 flushes non-global translations. */
 	cr_assert_eq(remap_and_read(TH_LONG64, "mov cr3, rdx", false, 0), 0xbbbb);
 	/* INVLPG flushes the page. */
-	cr_assert_eq(remap_and_read(TH_LONG64, "invlpg [0x405000]", false, 0), 0xbbbb);
+	cr_assert_eq(remap_and_read(TH_LONG64, "invlpg [0x40a000]", false, 0), 0xbbbb);
 	/* A global page survives MOV CR3 ... */
 	cr_assert_eq(remap_and_read(TH_LONG64, "mov cr3, rdx", true, 0), 0xaaaa);
 	/* ... but not a CR4.PGE toggle. */
