@@ -179,6 +179,11 @@ void cpu_update_mode(struct cpu *cpu)
 		cpu->mmu_idx = ((cpu->cr0 & CR0_AM) && (cpu->rflags & FL_AC)) ? MMU_USER_AC : MMU_USER;
 	else
 		cpu->mmu_idx = ((cpu->cr4 & CR4_SMAP) && !(cpu->rflags & FL_AC)) ? MMU_SUPER_SMAP : MMU_SUPER;
+	for (int k = 0; k < 4; k++) {
+		unsigned rw = (unsigned)(cpu->dr[7] >> (16 + 4 * k)) & 3;
+		if (((cpu->dr[7] >> (2 * k)) & 3) && (rw == 1 || rw == 3))
+			cpu->mmu_idx = MMU_DEBUG;
+	}
 
 	uint8_t fr = 0, fw = 0;
 	for (int s = 0; s < S_NSEG; s++) {

@@ -167,9 +167,12 @@ enum paging_mode { PG_OFF, PG_32, PG_PAE, PG_4LEVEL, PG_5LEVEL };
  * has its own array. SUPER_NOAC is supervisor with SMAP enforced;
  * SUPER is supervisor where user pages are accessible (no SMAP or AC=1);
  * USER_AC is CPL 3 with alignment checking on: its array is never filled,
- * so every access takes the slow path that checks alignment.
+ * so every access takes the slow path that checks alignment. DEBUG is
+ * used while a data breakpoint is armed in DR7: never filled either, so
+ * every data access reaches the slow path, which matches breakpoints
+ * (cpu_debug_data); permissions always come from the access (mmu_acc_idx).
  */
-enum { MMU_SUPER, MMU_SUPER_SMAP, MMU_USER, MMU_USER_AC, MMU_NIDX };
+enum { MMU_SUPER, MMU_SUPER_SMAP, MMU_USER, MMU_USER_AC, MMU_DEBUG, MMU_NIDX };
 
 #define TLB_BITS 8
 #define TLB_ENTRIES (1u << TLB_BITS)
@@ -279,6 +282,7 @@ struct cpu {
 	uint8_t stack_size;	/* 1 = 16-bit SP, 2 = 32-bit ESP, 3 = 64-bit RSP */
 	uint64_t lin_mask;	/* 0xffffffff outside 64-bit mode, ~0 in it */
 	uint8_t slow_mode;	/* nonzero: single-step blocks (TF, DRx armed) */
+	uint8_t db_hits;	/* data breakpoints hit by this instruction (DR6.B0-3) */
 
 	/* Execution state. */
 	uint32_t pending;	/* PEND_* */
@@ -359,6 +363,11 @@ _Noreturn void cpu_unwind(struct cpu *cpu);
 uint64_t cpu_get_rflags(struct cpu *cpu);
 /* Sets RFLAGS bits in `mask` from `value`; recomputes the mode when VM/AC/IF change. */
 void cpu_set_rflags(struct cpu *cpu, uint64_t value, uint64_t mask);
+
+/* Data breakpoints: called by the MMU slow paths for every data access
+ * while cpu->mmu_idx == MMU_DEBUG; records hits for a #DB trap after the
+ * instruction (SDM Vol. 3 17.3.1.2). */
+void cpu_debug_data(struct cpu *cpu, uint64_t linear, unsigned size, unsigned acc);
 
 /* Signals from devices (thread-unsafe; call between cpu_run slices). */
 void cpu_set_irq_line(struct cpu *cpu, bool level);

@@ -184,6 +184,7 @@ found:
 static bool debug_before(struct cpu *cpu)
 {
 	uint64_t dr7 = cpu->dr[7];
+	cpu->db_hits = 0;
 	if ((dr7 & 0xff) && !(cpu->rflags & FL_RF)) {
 		uint64_t lin = (cpu->segbase[S_CS] + cpu->rip) & cpu->lin_mask;
 		uint64_t hit = 0;
@@ -201,11 +202,31 @@ static bool debug_before(struct cpu *cpu)
 	return (cpu->rflags & FL_TF) != 0;
 }
 
+void cpu_debug_data(struct cpu *cpu, uint64_t linear, unsigned size, unsigned acc)
+{
+	unsigned kind = acc & ACC_KIND_MASK;
+	if (kind == ACC_FETCH || (acc & ACC_IMPLICIT) || !size)
+		return;
+	uint64_t dr7 = cpu->dr[7];
+	for (int k = 0; k < 4; k++) {
+		unsigned rw = (unsigned)(dr7 >> (16 + 4 * k)) & 3;
+		unsigned len = (unsigned)(dr7 >> (18 + 4 * k)) & 3;
+		uint64_t bytes = len == 0 ? 1 : len == 1 ? 2 : len == 3 ? 4 : 8;
+		if (!((dr7 >> (2 * k)) & 3) || (rw != 1 && rw != 3) || (rw == 1 && kind != ACC_WRITE))
+			continue;
+		uint64_t lo = cpu->dr[k] & ~(bytes - 1);
+		if (linear < lo + bytes && lo < linear + size)
+			cpu->db_hits |= (uint8_t)(1u << k);
+	}
+}
+
 static void debug_after(struct cpu *cpu, bool tf)
 {
+	uint8_t hits = cpu->db_hits;
+	cpu->db_hits = 0;
 	cpu->rflags &= ~(uint64_t)FL_RF;	/* cleared after each completed instruction */
-	if (tf) {
-		cpu->dr[6] |= 1u << 14;	/* BS */
+	if (tf || hits) {
+		cpu->dr[6] = (cpu->dr[6] & ~0xfull) | hits | (tf ? 1u << 14 : 0);	/* B0-3, BS */
 		cpu_fault(cpu, EXC_DB, NO_ERROR_CODE);
 	}
 }

@@ -192,6 +192,8 @@ static void write_pieces(struct cpu *cpu, const struct piece *p, unsigned n, con
 uint64_t mmu_read_slow(struct cpu *cpu, uint64_t linear, unsigned size, unsigned acc)
 {
 	ac_check(cpu, linear, size, acc);
+	if (unlikely(cpu->mmu_idx == MMU_DEBUG))
+		cpu_debug_data(cpu, linear, size, acc);
 	if (likely((linear & PAGE_MASK) + size <= 4096)) {
 		unsigned kind = acc & ACC_KIND_MASK;
 		unsigned idx = mmu_acc_idx(cpu, acc);
@@ -218,6 +220,8 @@ void mmu_write_slow(struct cpu *cpu, uint64_t linear, uint64_t value, unsigned s
 {
 	acc = (acc & ~ACC_KIND_MASK) | ACC_WRITE;
 	ac_check(cpu, linear, size, acc);
+	if (unlikely(cpu->mmu_idx == MMU_DEBUG))
+		cpu_debug_data(cpu, linear, size, acc);
 	if (likely((linear & PAGE_MASK) + size <= 4096)) {
 		unsigned idx = mmu_acc_idx(cpu, acc);
 		uint8_t *h = tlb_host(cpu, idx, linear, ACC_WRITE);
@@ -245,6 +249,8 @@ void mmu_read_block(struct cpu *cpu, uint64_t linear, void *buf, unsigned size, 
 	struct piece p[MAX_PIECES];
 	unsigned n;
 	acc = (acc & ~ACC_KIND_MASK) | ((acc & ACC_KIND_MASK) == ACC_FETCH ? ACC_FETCH : ACC_READ);
+	if (unlikely(cpu->mmu_idx == MMU_DEBUG))
+		cpu_debug_data(cpu, linear, size, acc);
 	if (size && split(cpu, linear, size, acc, p, &n))
 		read_pieces(cpu, p, n, buf);
 }
@@ -254,6 +260,8 @@ void mmu_write_block(struct cpu *cpu, uint64_t linear, const void *buf, unsigned
 	struct piece p[MAX_PIECES];
 	unsigned n;
 	acc = (acc & ~ACC_KIND_MASK) | ACC_WRITE;
+	if (unlikely(cpu->mmu_idx == MMU_DEBUG))
+		cpu_debug_data(cpu, linear, size, acc);
 	if (size && split(cpu, linear, size, acc, p, &n))
 		write_pieces(cpu, p, n, buf);
 }
