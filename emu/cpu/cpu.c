@@ -22,6 +22,7 @@
 #include "block.h"
 #include "cpuid.h"
 #include "flags.h"
+#include "msr.h"
 #include "../machine.h"
 #include "../mmu/mmu.h"
 
@@ -110,7 +111,8 @@ void cpu_reset(struct cpu *cpu)
 	cpu->msr.mtrr_cap = 0x508;	/* 8 variable ranges, fixed ranges, WC */
 	cpu->msr.misc_enable = 1;	/* fast strings */
 	cpu->pending = 0;
-	cpu->icount = cpu->icount;	/* retired count survives resets */
+	/* The retired count survives resets; the TSC restarts at 0. */
+	cpu->msr.tsc_offset = -(cpu->icount * MSR_TSC_PER_INSN);
 	cpu_arch_reset(cpu);
 	if (cpu->m && log_on(&cpu->m->log, LOG_CPU_RESET))
 		log_printf(&cpu->m->log, "CPU Reset (CPU %d)\n", cpu->id);
