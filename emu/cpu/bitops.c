@@ -10,8 +10,16 @@
  * base, bit offset"). With an immediate the offset is taken modulo the
  * width and the operand stays.
  *
- * Undefined flags (SDM) take the values the hardware gives, established
- * by the host-differential test; bitops_undef documents each.
+ * Undefined flags (SDM): the AMD model matches a Zen host exactly
+ * (tests/unit/test_diff.c); the Intel model follows Bochs where no Intel
+ * host was measured:
+ *  - BT*: CF = bit; OF, SF, AF, PF, ZF kept (both vendors, AMD measured).
+ *  - BSF/BSR: AMD: ZF, PF of the index (of 0 when the source is 0), the
+ *    rest clear; Intel: only ZF changes. The destination is left as is
+ *    (no zero-extension) when the source is 0 (both measured on AMD).
+ *  - TZCNT/LZCNT: AMD keeps OF and clears SF, AF, PF; Intel clears them.
+ *  - ANDN/BLS*/BZHI: SF, ZF, PF from the result, AF = 0, OF = 0;
+ *    BEXTR on AMD also sets AF and clears SF.
  */
 #include "alu.h"
 

@@ -20,9 +20,9 @@ typedef __int128 s128;
 
 /*
  * Flags after a multiply with low half `lo` and overflow `of`.
- * AMD (verified on the host): SF, ZF, PF from the low half, AF = 0.
- * Intel processors compute the same SF/PF; ZF and AF are taken the same
- * way here (matching Bochs's and QEMU's choice for Intel models).
+ * AMD (measured on a Zen host): SF, ZF, AF, PF keep their old values.
+ * Intel model: SF, ZF, PF from the low half, AF = 0 (Bochs's and QEMU's
+ * choice; not measured here).
  */
 static uint64_t mul_flags(struct cpu *cpu, uint64_t lo, bool of, unsigned sz)
 {
@@ -92,10 +92,9 @@ DEF_V(imul_Gv_Ev_Iz, imul_G_E_I)
 /* ---- DIV / IDIV ------------------------------------------------------------ */
 
 /*
- * Flags after DIV/IDIV (all undefined in the SDM). Returns the flags to
- * store given the current ones.
- * AMD (verified on the host): see the differential test; Intel: left as
- * they were.
+ * Flags after DIV/IDIV (all undefined in the SDM), given the old ones.
+ * AMD (measured on a Zen host): CF and OF kept, AF = 1, SF = ZF = PF = 0.
+ * Intel model: all left as they were (Bochs's choice; not measured).
  */
 static uint64_t div_flags(struct cpu *cpu, uint64_t old)
 {

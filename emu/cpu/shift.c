@@ -7,20 +7,25 @@
  * memory operand can fault). RCL/RCR on 8/16-bit operands rotate through
  * 9/17 bits: count mod 9/17.
  *
- * Flags are computed in full (shift_flags) and stored with
- * flags_set_arith. Where the SDM leaves them undefined the values below
- * reproduce the hardware, verified by the host-differential test
- * (tests/unit/test_diff.c) on an AMD host; where Intel is known to differ
- * the model's vendor selects (cpu_is_amd):
- *  - OF for counts > 1: computed with the count-1 formula from the final
- *    result (SHL: MSB(res) ^ CF; SHR: MSB of the original operand...)
- *    -- see shift_flags for the exact per-op rules.
- *  - AF after SHL/SHR/SAR with count != 0: see shift_flags.
- *  - CF after SHL/SHR with count >= operand width (8/16-bit operands):
- *    the last bit shifted out of the infinitely wide operand (0 for SHL
- *    and SHR, the sign for SAR).
- *  - 16-bit SHLD/SHRD with counts 17..31: the operand is shifted as the
- *    48-bit pattern DEST:SRC:DEST.
+ * Flags are computed in full (shift_compute / shld_compute) and stored
+ * with flags_set_arith. Where the SDM leaves them undefined, the AMD
+ * model reproduces an AMD Zen host exactly (verified over every count by
+ * tests/unit/test_diff.c); the Intel model follows Bochs' Intel choices
+ * where no Intel host was available to measure (cpu_is_amd selects):
+ *  - a masked count of 0 writes no flags, but a 32-bit register operand
+ *    is still zero-extended (both vendors);
+ *  - OF for counts > 1 uses the count-1 formula on the final result:
+ *    SHL/ROL/RCL MSB(res) ^ CF, ROR/RCR MSB(res) ^ MSB-1(res), SHR 0,
+ *    SAR 0 (matches AMD for every count);
+ *  - AF after SHL/SHR/SAR/SHLD/SHRD with a nonzero count: AMD 1, Intel 0;
+ *  - CF after SHL/SHR of 8/16-bit operands by >= the width: the last bit
+ *    out of the infinitely wide operand (0; the sign for SAR);
+ *  - RCL/RCR with count mod 9/17 = 0: operand and CF unchanged, OF from
+ *    the formula above;
+ *  - SHLD: OF = MSB(res) ^ CF; SHRD: OF = MSB(res) ^ MSB-1(res);
+ *  - 16-bit SHLD/SHRD, counts 17..31: Intel shifts DEST:SRC:DEST (P6 and
+ *    later); AMD shifts DEST:SRC:SRC (SHLD) / SRC:SRC:DEST (SHRD) with
+ *    CF = 0, and SHLD's OF = 0; AMD SHLD by exactly 16 has OF = CF.
  */
 #include "alu.h"
 
