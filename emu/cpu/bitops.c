@@ -18,7 +18,7 @@
  *    rest clear; Intel: only ZF changes. The destination is left as is
  *    (no zero-extension) when the source is 0 (both measured on AMD).
  *  - TZCNT/LZCNT: AMD keeps OF and clears SF, AF, PF; Intel clears them.
- *  - ANDN/BLS*/BZHI: SF, ZF, PF from the result, AF = 0, OF = 0;
+ *  - ANDN, BLSR/BLSMSK/BLSI, BZHI: SF, ZF, PF from the result, AF = 0, OF = 0;
  *    BEXTR on AMD also sets AF and clears SF.
  */
 #include "alu.h"
