@@ -358,15 +358,9 @@ DEF_V(xchg_Zv_rAX, xchg_Z_A)
  */
 ALU_INLINE void nop_90_body(struct cpu *cpu, const struct insn *i, unsigned sz)
 {
-	if (!(i->flags & INSN_REX))
-		return;
-	unsigned r = i->reg;
-	if (i->op >= opcode_table_len || opcode_table[i->op].operands[0] != 'Z') {
-		uint64_t rex = mem_read(cpu, S_CS, cpu->rip + i->len - 2, 1);
-		r = (rex & 1) ? R_R8 : R_AX;
-	}
-	if (r != R_AX)
-		xchg_regs(cpu, r, sz);
+	/* 90 is NOP (no zero-extension of EAX); with REX.B it is XCHG r8, rAX. */
+	if (i->reg != R_AX)
+		xchg_regs(cpu, i->reg, sz);
 }
 
 DEF_V(nop_90, nop_90_body)

@@ -169,10 +169,40 @@ static void enter_mode(struct th *t)
 	cpu_update_mode(c);
 }
 
+/*
+ * Machines a test did not free (it failed an assertion, or forgot) are
+ * freed at exit, so sanitizer builds report only real leaks. Test-process
+ * bookkeeping only: each Criterion test runs in its own process.
+ */
+#define TH_LIVE_MAX 64
+static struct th *th_live[TH_LIVE_MAX];
+
+static void th_free_live(void)
+{
+	for (int k = 0; k < TH_LIVE_MAX; k++)
+		if (th_live[k])
+			th_free(th_live[k]);
+}
+
+static void th_track(struct th *t, struct th *old)
+{
+	static bool registered;
+	if (!registered) {
+		atexit(th_free_live);
+		registered = true;
+	}
+	for (int k = 0; k < TH_LIVE_MAX; k++)
+		if (th_live[k] == old) {
+			th_live[k] = t;
+			return;
+		}
+}
+
 struct th *th_new(enum th_mode mode)
 {
 	struct th *t = calloc(1, sizeof(*t));
 	cr_assert(t);
+	th_track(t, NULL);
 	struct machine *m = calloc(1, sizeof(*m));
 	cr_assert(m);
 	m->log.out = stderr;
@@ -225,6 +255,7 @@ void th_free(struct th *t)
 {
 	if (!t)
 		return;
+	th_track(NULL, t);
 	coverage_flush(t->m);
 	bc_destroy(t->m->bc);
 	memmap_destroy(&t->m->mem);
