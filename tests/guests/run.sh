@@ -18,6 +18,7 @@ nestemu=$1
 dir=$2
 src=$(dirname "$0")
 timeout_s=${GUEST_TIMEOUT:-20}
+max_insns=${GUEST_MAX_INSNS:-200000000}	# a guest stuck in a loop fails with status 124
 pass=0 fail=0 skip=0
 
 if [ ! -x "$nestemu" ]; then
@@ -47,14 +48,14 @@ for bin in "$dir"/*.bin; do
 	out=$(mktemp)
 	# shellcheck disable=SC2086
 	timeout "$timeout_s" "$nestemu" -display none -serial stdio -debugcon stdio -no-reboot \
-		$mode "$bin" $args </dev/null >"$out" 2>&1
+		-max-insns "$max_insns" $mode "$bin" $args </dev/null >"$out" 2>&1
 	st=$?
 	if [ "$st" -eq "$want" ]; then
 		echo "PASS $name"
 		pass=$((pass + 1))
 	else
 		if [ "$st" -eq 124 ]; then
-			how="timed out after ${timeout_s}s"
+			how="timed out (${timeout_s}s or $max_insns instructions)"
 		elif [ $((st % 2)) -eq 1 ] && [ "$st" -gt 1 ]; then
 			how="guest failure code $(((st - 1) / 2))"
 		else
