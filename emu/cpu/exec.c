@@ -220,11 +220,15 @@ void cpu_debug_data(struct cpu *cpu, uint64_t linear, unsigned size, unsigned ac
 	}
 }
 
-static void debug_after(struct cpu *cpu, bool tf)
+static void debug_after(struct cpu *cpu, bool tf, bool rf)
 {
 	uint8_t hits = cpu->db_hits;
 	cpu->db_hits = 0;
-	cpu->rflags &= ~(uint64_t)FL_RF;	/* cleared after each completed instruction */
+	/* RF is cleared after an instruction completes, unless that
+	 * instruction loaded it (IRET, task switch): it then protects the
+	 * next instruction (SDM 17.3.1.1). */
+	if (rf)
+		cpu->rflags &= ~(uint64_t)FL_RF;
 	if (tf || hits) {
 		cpu->dr[6] = (cpu->dr[6] & ~0xfull) | hits | (tf ? 1u << 14 : 0);	/* B0-3, BS */
 		cpu_fault(cpu, EXC_DB, NO_ERROR_CODE);
@@ -308,9 +312,11 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		if (cpu->halted)
 			break;
 
-		bool tf = false;
-		if (cpu->slow_mode)
+		bool tf = false, rf = false;
+		if (cpu->slow_mode) {
+			rf = (cpu->rflags & FL_RF) != 0;
 			tf = debug_before(cpu);
+		}
 		const struct block *b = get_block(cpu, &single.b);
 		unsigned n = b->ninsn;
 		if (shadow || cpu->slow_mode)
@@ -330,7 +336,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		} while (i < end && __builtin_expect(!cpu->exit_request, 1));
 		bc_set_running(cpu->bc, NULL, NULL);
 		if (cpu->slow_mode)
-			debug_after(cpu, tf);
+			debug_after(cpu, tf, rf);
 	}
 	cpu->jmp_valid = false;
 	return cpu->icount - start;
