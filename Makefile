@@ -46,7 +46,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.asm=$(B)/guests/%.bin)
 NESTEMU := $(B)/nestemu
 
 .PHONY: all check unit guests asan ubsan debug bench install clean distclean coverage
-all: $(NESTEMU)
+all: $(NESTEMU) $(if $(filter yes,$(HAVE_NASM)),$(GUEST_BINS))
 ifeq ($(MODE),release)
 	@ln -sf $(NESTEMU) nestemu
 endif
@@ -59,7 +59,8 @@ $(B)/%.o: %.c config.h
 # Objects are linked directly, not through an archive: the opcode table
 # refers to handlers weakly, which would not pull archive members in.
 $(NESTEMU): $(MAIN_OBJ) $(LIB_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB_OBJS) $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB_OBJS) $(LIBS)
 
 # Guest test programs: flat binaries assembled with nasm.
 $(B)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc)
@@ -69,10 +70,12 @@ $(B)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc)
 
 $(B)/tests/unit/%.o: ALL_CFLAGS += $(CRITERION_CFLAGS)
 $(B)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB_OBJS) $(LIBS) $(CRITERION_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB_OBJS) $(LIBS) $(CRITERION_LIBS)
 
 $(B)/opcov: $(B)/tests/opcov.o $(LIB_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(B)/tests/opcov.o $(LIB_OBJS) $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(B)/tests/opcov.o $(LIB_OBJS) $(LIBS)
 
 guests: $(GUEST_BINS)
 
@@ -87,6 +90,8 @@ check: $(NESTEMU) $(B)/unit-tests $(B)/opcov $(GUEST_BINS)
 	$(B)/opcov $(B)/cov
 	@echo "== guest programs =="
 	sh tests/guests/run.sh $(NESTEMU) $(B)/guests
+	@echo "== command line =="
+	sh tests/cli/run.sh $(NESTEMU) $(B)/guests
 
 asan:
 	$(MAKE) MODE=asan check

@@ -299,9 +299,11 @@ void machine_request_exit(struct machine *m, int status)
 
 void machine_request_reset(struct machine *m, const char *why)
 {
-	board(m)->reset_why = why ? why : "reset requested";
+	why = why ? why : "reset requested";
+	if (board(m))	/* NULL for bare machines built by tests */
+		board(m)->reset_why = why;
 	if (log_on(&m->log, LOG_CPU_RESET | LOG_GUEST_ERRORS))
-		log_printf(&m->log, "machine reset requested: %s\n", board(m)->reset_why);
+		log_printf(&m->log, "machine reset requested: %s\n", why);
 	m->reset_pending = true;
 	kick_cpus(m);
 }
