@@ -111,6 +111,12 @@ void cpu_reset(struct cpu *cpu)
 	cpu->msr.mtrr_cap = 0x508;	/* 8 variable ranges, fixed ranges, WC */
 	cpu->msr.misc_enable = 1;	/* fast strings */
 	cpu->pending = 0;
+	/* x87 and SSE state at power-on (SDM table 9-1); INIT keeps them. */
+	memset(cpu->vr, 0, sizeof(cpu->vr));
+	memset(&cpu->fpu, 0, sizeof(cpu->fpu));
+	cpu->fpu.fcw = 0x0040;
+	cpu->fpu.ftw = 0x5555;
+	cpu->mxcsr = 0x1f80;
 	/* The retired count survives resets; the TSC restarts at 0. */
 	cpu->msr.tsc_offset = -(cpu->icount * MSR_TSC_PER_INSN);
 	cpu_arch_reset(cpu);

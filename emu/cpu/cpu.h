@@ -237,6 +237,36 @@ struct cpu_msrs {
 	uint64_t rng;		/* RDRAND/RDSEED xorshift state (not an MSR); 0 = unseeded */
 };
 
+/*
+ * SIMD and x87 state. vreg is one 256-bit YMM register (its low 128 bits
+ * are the XMM register); lanes are little-endian like the host.
+ */
+union vreg {
+	uint8_t b[32];
+	uint16_t w[16];
+	uint32_t d[8];
+	uint64_t q[4];
+	float f[8];
+	double dbl[4];
+};
+
+/* An x87 register in the 80-bit extended format: 64-bit significand with
+ * explicit integer bit, sign in bit 15 of sexp, 15-bit biased exponent. */
+struct f80 {
+	uint64_t mant;
+	uint16_t sexp;
+};
+
+struct fpu_state {
+	struct f80 st[8];	/* physical registers R0-R7 (ST(i) = R[(TOP+i)&7]) */
+	uint16_t fcw;		/* control word */
+	uint16_t fsw;		/* status word; TOP in bits 13:11 */
+	uint16_t ftw;		/* full tag word: 2 bits per physical register */
+	uint16_t fop;		/* last instruction opcode (11 bits) */
+	uint64_t fip, fdp;	/* last instruction / data pointer */
+	uint16_t fcs, fds;
+};
+
 /* The lazy-flags record: see flags.h. */
 struct lazy_flags {
 	uint64_t res;
@@ -270,6 +300,9 @@ struct cpu {
 	uint64_t efer;
 	struct cpu_msrs msr;
 	uint32_t pkru;
+	union vreg vr[16];		/* YMM0-15 (XMM = low half) */
+	uint32_t mxcsr;
+	struct fpu_state fpu;		/* x87; MMX registers alias st[i].mant */
 
 	/* Mode cache (cpu_update_mode). */
 	uint8_t mode;		/* enum cpu_mode */
@@ -293,6 +326,7 @@ struct cpu {
 	bool sipi_wait;		/* after INIT: waiting for a SIPI */
 	uint8_t sipi_vector;
 	uint64_t icount;	/* retired instructions */
+	uint64_t rep_chunks;	/* REP string chunks that re-execute (not retired) */
 	uint64_t tsc_base;	/* see cpu_rdtsc() */
 
 	/* Exception delivery bookkeeping. */
@@ -339,8 +373,10 @@ void cpu_reset(struct cpu *cpu);	/* power-on / RESET state (SDM 9.1.1) */
 void cpu_init_signal(struct cpu *cpu);	/* INIT: like reset, keeps some MSRs */
 
 /*
- * Runs until `budget` instructions have retired, the CPU halts, or
- * PEND_EXIT is raised. Returns the number of instructions retired.
+ * Runs until `budget` steps have executed, the CPU halts, or PEND_EXIT is
+ * raised. A step is a retired instruction or one chunk of a REP string
+ * instruction that is not finished yet (so a REP with a huge count still
+ * returns to the caller regularly). Returns the steps executed.
  */
 uint64_t cpu_run(struct cpu *cpu, uint64_t budget);
 

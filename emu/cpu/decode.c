@@ -66,11 +66,12 @@ struct opinfo {
 
 /* Derived, immutable after first use: per-entry info and per-(map,opcode)
  * ranges of entries. */
+#define MAX_OPS 4096
 struct dectables {
-	struct opinfo info[1024];
+	struct opinfo info[MAX_OPS];
 	uint16_t first[MAP_N][256];
 	uint16_t count[MAP_N][256];
-	uint16_t order[1024];
+	uint16_t order[MAX_OPS];
 };
 static struct dectables tables;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -114,6 +115,8 @@ static void parse_operands(const struct opdesc *d, struct opinfo *in)
 		p = *e ? e + 1 : e;
 	}
 }
+
+_Static_assert(sizeof(opcode_table) / sizeof(opcode_table[0]) <= MAX_OPS, "opcode table larger than MAX_OPS");
 
 static void build_tables(void)
 {

@@ -290,7 +290,7 @@ static void take_events(struct cpu *cpu)
 
 uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 {
-	const uint64_t start = cpu->icount;
+	const uint64_t start = cpu->icount + cpu->rep_chunks;
 	const uint64_t target = start + budget;
 	struct {
 		struct block b;
@@ -303,7 +303,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		if (cpu->exc_vector >= 0)
 			exc_dispatch(cpu);
 	}
-	while (cpu->icount < target && !(cpu->pending & PEND_EXIT)) {
+	while (cpu->icount + cpu->rep_chunks < target && !(cpu->pending & PEND_EXIT)) {
 		bc_collect(cpu->bc);
 		bool shadow = cpu->irq_shadow;
 		cpu->irq_shadow = false;
@@ -321,8 +321,9 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		unsigned n = b->ninsn;
 		if (shadow || cpu->slow_mode)
 			n = 1;
-		if (n > target - cpu->icount)
-			n = (unsigned)(target - cpu->icount);
+		uint64_t left = target - (cpu->icount + cpu->rep_chunks);
+		if (n > left)
+			n = (unsigned)left;
 		const uint64_t mask = ip_mask(cpu);
 		cpu->exit_request = 0;
 		bc_set_running(cpu->bc, b, &cpu->exit_request);
@@ -339,5 +340,5 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 			debug_after(cpu, tf, rf);
 	}
 	cpu->jmp_valid = false;
-	return cpu->icount - start;
+	return cpu->icount + cpu->rep_chunks - start;
 }

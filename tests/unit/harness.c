@@ -320,12 +320,12 @@ uint64_t th_run_n(struct th *t, uint64_t max_insns)
 {
 	struct cpu *c = t->cpu;
 	uint64_t budget = max_insns ? max_insns : 1000000;
-	uint64_t start = c->icount;
+	uint64_t start = c->icount, steps = 0;
 	t->exc_vector = -1;
 	c->halted = false;
-	while (c->icount - start < budget) {
+	while (steps < budget) {
 		c->pending &= ~(uint32_t)PEND_EXIT;
-		cpu_run(c, budget - (c->icount - start));
+		steps += cpu_run(c, budget - steps);
 		if (c->halted || t->exc_vector >= 0 || (c->pending & PEND_EXIT))
 			break;
 	}

@@ -72,7 +72,8 @@ void th_asm(struct th *t, const char *src);
 /* Loads raw bytes at TH_CODE followed by HLT. */
 void th_code(struct th *t, const void *bytes, size_t len);
 /* Runs from TH_CODE until HLT at the end, an exception, or max_insns
- * (default 1,000,000 when 0). Returns the number of instructions retired. */
+ * steps (default 1,000,000 when 0; see cpu_run). Returns the number of
+ * instructions retired. */
 uint64_t th_run_n(struct th *t, uint64_t max_insns);
 static inline uint64_t th_run(struct th *t) { return th_run_n(t, 0); }
 /* Guest-physical memory helpers. */
