@@ -326,7 +326,7 @@ struct cpu {
 	bool sipi_wait;		/* after INIT: waiting for a SIPI */
 	uint8_t sipi_vector;
 	uint64_t icount;	/* retired instructions */
-	uint64_t rep_chunks;	/* REP string chunks that re-execute (not retired) */
+	uint64_t extra_steps;	/* steps that retire nothing: REP chunks, faults delivered */
 	uint64_t tsc_base;	/* see cpu_rdtsc() */
 
 	/* Exception delivery bookkeeping. */
@@ -374,9 +374,10 @@ void cpu_init_signal(struct cpu *cpu);	/* INIT: like reset, keeps some MSRs */
 
 /*
  * Runs until `budget` steps have executed, the CPU halts, or PEND_EXIT is
- * raised. A step is a retired instruction or one chunk of a REP string
- * instruction that is not finished yet (so a REP with a huge count still
- * returns to the caller regularly). Returns the steps executed.
+ * raised. A step is a retired instruction, one chunk of a REP string
+ * instruction that is not finished yet, or a fault delivered (so a huge
+ * REP, or a guest caught in a loop of faults, still returns to the caller
+ * regularly). Returns the steps executed.
  */
 uint64_t cpu_run(struct cpu *cpu, uint64_t budget);
 

@@ -290,7 +290,7 @@ static void take_events(struct cpu *cpu)
 
 uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 {
-	const uint64_t start = cpu->icount + cpu->rep_chunks;
+	const uint64_t start = cpu->icount + cpu->extra_steps;
 	const uint64_t target = start + budget;
 	struct {
 		struct block b;
@@ -300,10 +300,11 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 	cpu->jmp_valid = true;
 	if (setjmp(cpu->jmp)) {
 		bc_set_running(cpu->bc, NULL, NULL);
+		cpu->extra_steps++;
 		if (cpu->exc_vector >= 0)
 			exc_dispatch(cpu);
 	}
-	while (cpu->icount + cpu->rep_chunks < target && !(cpu->pending & PEND_EXIT)) {
+	while (cpu->icount + cpu->extra_steps < target && !(cpu->pending & PEND_EXIT)) {
 		bc_collect(cpu->bc);
 		bool shadow = cpu->irq_shadow;
 		cpu->irq_shadow = false;
@@ -321,7 +322,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		unsigned n = b->ninsn;
 		if (shadow || cpu->slow_mode)
 			n = 1;
-		uint64_t left = target - (cpu->icount + cpu->rep_chunks);
+		uint64_t left = target - (cpu->icount + cpu->extra_steps);
 		if (n > left)
 			n = (unsigned)left;
 		const uint64_t mask = ip_mask(cpu);
@@ -340,5 +341,5 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 			debug_after(cpu, tf, rf);
 	}
 	cpu->jmp_valid = false;
-	return cpu->icount + cpu->rep_chunks - start;
+	return cpu->icount + cpu->extra_steps - start;
 }

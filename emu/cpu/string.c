@@ -76,7 +76,7 @@ static inline void str_restart(struct cpu *cpu)
 	cpu->next_rip = cpu->rip;
 	cpu->exit_request = 1;
 	cpu->icount--;		/* the loop counts this call; the instruction retires once */
-	cpu->rep_chunks++;	/* ... but it is a step for cpu_run's budget */
+	cpu->extra_steps++;	/* ... but it is a step for cpu_run's budget */
 }
 
 /* Host pointer for `len` bytes at seg:off if the TLB maps the page for

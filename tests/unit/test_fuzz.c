@@ -5,7 +5,8 @@
  * (run under `make asan` / `make ubsan` to check the last). Each stream
  * runs with exceptions delivered to the guest's own (random or empty)
  * IDT, so faults during delivery, double faults and triple faults are
- * exercised too. NESTEMU_FUZZ_ROUNDS raises the number of streams.
+ * exercised too. NESTEMU_FUZZ_ROUNDS raises the number of streams;
+ * NESTEMU_FUZZ_FIRST starts at a given round to reproduce a failure.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ static uint64_t rng_next(uint64_t *s)
 
 static void fuzz_mode(enum th_mode mode, uint64_t seed, int rounds)
 {
-	for (int r = 0; r < rounds; r++) {
+	const char *first = getenv("NESTEMU_FUZZ_FIRST");	/* reproduce one round */
+	for (int r = first ? atoi(first) : 0; r < rounds; r++) {
 		uint64_t s = seed * 0x9e3779b97f4a7c15ull + (uint64_t)r + 1;
 		struct th *t = th_new(mode);
 		uint8_t code[512];
