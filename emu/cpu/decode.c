@@ -278,6 +278,42 @@ static void decode_modrm_mem(struct cursor *c, struct insn *i, uint8_t modrm, un
 		i->disp = (int32_t)take(c, 4);
 }
 
+static void decode_modrm_mem_len(struct cursor *c, struct insn *i, uint8_t modrm, unsigned rex,
+				 unsigned asz, int *def_ss)
+{
+	if ((modrm >> 6) != 3)
+		decode_modrm_mem(c, i, modrm, rex, asz, asz, def_ss);
+}
+
+/*
+ * EVEX (AVX-512): no model implements it, so the instruction is #UD, but
+ * its length is decoded for logs and for exit information: 62 P0 P1 P2,
+ * opcode, ModRM (always), SIB/displacement (disp8 scaled by N still takes
+ * one byte), and an imm8 for the 0F3A map and the 0F-map opcodes that
+ * take one (70-73, C2, C4-C6). Returns DECODE_UD with i->len set.
+ */
+static int evex_length(struct cursor *c, struct insn *i, unsigned asz, unsigned rex)
+{
+	uint8_t p0 = (uint8_t)take(c, 1);
+	take(c, 2);			/* P1, P2 */
+	uint8_t opc = (uint8_t)take(c, 1);
+	uint8_t modrm = (uint8_t)take(c, 1);
+	if (c->short_)
+		return short_result(c);
+	int def_ss;
+	unsigned map = p0 & 7;
+	decode_modrm_mem_len(c, i, modrm, rex, asz, &def_ss);
+	if (map == 3 || (map == 1 && ((opc >= 0x70 && opc <= 0x73) || opc == 0xc2 ||
+				      (opc >= 0xc4 && opc <= 0xc6))))
+		take(c, 1);
+	if (c->pos > 15)
+		return DECODE_GP;
+	if (c->short_)
+		return short_result(c);
+	i->len = (uint8_t)c->pos;
+	return DECODE_UD;
+}
+
 int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 		const uint32_t *features, struct insn *i)
 {
@@ -330,10 +366,8 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 		if (c.pos >= c.avail)
 			return short_result(&c);
 		bool is_vex = long64 || (nb & 0xc0) == 0xc0;
-		if (is_vex && opc == 0x62) {
-			i->len = (uint8_t)c.pos;
-			return DECODE_UD;	/* EVEX: no AVX-512 in any model */
-		}
+		if (is_vex && opc == 0x62)
+			return evex_length(&c, i, has67 ? (code_size == 2 ? 1 : 2) : code_size, rex);
 		if (is_vex) {
 			if (has66 || rep || lock || rex) {
 				i->len = (uint8_t)c.pos;

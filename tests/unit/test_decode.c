@@ -137,8 +137,10 @@ Test(decode, undefined_and_limits)
 		{ "06", 2, 1 },
 		{ "d4 0a", 3, DECODE_UD },		/* AAM */
 		{ "ce", 3, DECODE_UD },			/* INTO */
-		{ "62 00", 3, DECODE_UD },		/* EVEX in 64-bit mode */
-		{ "62 c0", 2, DECODE_UD },		/* EVEX (mod=11) in 32-bit mode */
+		{ "62 f1 7c 48 58 c1", 3, DECODE_UD },	/* EVEX in 64-bit mode */
+		{ "62 f1 7c 48 58 c1", 2, DECODE_UD },	/* EVEX (P0 R/X set) in 32-bit mode */
+		{ "62 f1 7c", 3, DECODE_SHORT },	/* EVEX cut short: length unknown yet */
+		{ "62 00", 2, 2 },			/* BOUND in 32-bit mode (mod != 11) */
 		{ "8d c0", 3, DECODE_UD },		/* LEA with a register operand */
 		{ "66 c4 e2 78 f2 c1", 3, DECODE_UD },	/* VEX after 66 */
 		{ "c4 e2 7c f2 c1", 3, DECODE_UD },	/* VEX.L=1 on ANDN */
@@ -219,6 +221,23 @@ Test(decode, operands)
 	/* REX not immediately before the opcode is ignored */
 	cr_assert_eq(dec("48 66 01 c0", 3, &i), 4);
 	cr_expect_eq(i.osz, 1);
+}
+
+Test(decode, evex_is_ud_with_its_length)
+{
+	static const struct { const char *hex; unsigned cs; int len; } cases[] = {
+		{ "62 f1 7c 48 58 c1", 3, 6 },			/* vaddps zmm0, zmm0, zmm1 */
+		{ "62 f1 7c 48 58 40 01", 3, 7 },		/* disp8*N memory operand */
+		{ "62 f1 7c 48 58 84 24 00 01 00 00", 3, 11 },	/* SIB + disp32 */
+		{ "62 f3 7d 48 19 c1 01", 3, 7 },		/* 0F3A map: imm8 */
+		{ "62 f1 7d 48 72 e0 05", 3, 7 },		/* 0F 72 group: imm8 */
+		{ "62 f1 7c 48 58 c1", 2, 6 },			/* 32-bit mode, P0 has R/X set */
+	};
+	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct insn i;
+		cr_expect_eq(dec(cases[k].hex, cases[k].cs, &i), DECODE_UD, "%s", cases[k].hex);
+		cr_expect_eq(i.len, cases[k].len, "%s: length %u, expected %d", cases[k].hex, i.len, cases[k].len);
+	}
 }
 
 Test(decode, feature_gating)
