@@ -138,9 +138,10 @@ static uint64_t movs_fast(struct cpu *cpu, const struct insn *i, const struct st
 }
 
 /* REP STOS fast chunk, as movs_fast. */
-static uint64_t stos_fast(struct cpu *cpu, const struct strop *s, uint64_t cx, uint64_t max,
-			  uint64_t val)
+static uint64_t stos_fast(struct cpu *cpu, const struct insn *i, const struct strop *s, uint64_t cx,
+			  uint64_t max)
 {
+	uint64_t val = cpu->regs[R_AX];
 	uint64_t di = str_reg(cpu, s, R_DI);
 	uint8_t *dst = str_host(cpu, S_ES, di, true);
 	if (!dst)
@@ -161,116 +162,100 @@ static uint64_t stos_fast(struct cpu *cpu, const struct strop *s, uint64_t cx, u
 	return n;
 }
 
-/* ---- MOVS ---- */
+/* Does a REPE/REPNE loop go on after an iteration with this ZF? */
+static inline bool str_rep_continue(const struct insn *i, bool zf)
+{
+	return i->rep == REP_F3 ? zf : !zf;
+}
 
-static inline void movs_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
+/*
+ * The REP driver shared by every string instruction: `one` performs one
+ * iteration (returning ZF for CMPS/SCAS, true otherwise), `fast` (may be
+ * NULL) a run of iterations through host pointers. `cond` selects the
+ * REPE/REPNE termination of CMPS/SCAS. Always inlined with constant
+ * function arguments, so each instruction gets its own straight loop.
+ */
+typedef bool (*str_one_fn)(struct cpu *cpu, const struct insn *i, const struct strop *s);
+typedef uint64_t (*str_fast_fn)(struct cpu *cpu, const struct insn *i, const struct strop *s,
+				uint64_t cx, uint64_t max);
+
+static inline __attribute__((always_inline)) void str_run(struct cpu *cpu, const struct insn *i,
+							 const struct strop *s, str_one_fn one,
+							 str_fast_fn fast, bool cond)
+{
+	if (!i->rep) {
+		one(cpu, i, s);
+		return;
+	}
+	uint64_t budget = str_budget(cpu);
+	uint64_t cx = str_reg(cpu, s, R_CX);
+	bool use_fast = fast && s->step > 0 && !cpu->slow_mode;
+	while (cx != 0 && budget != 0) {
+		if (use_fast) {
+			uint64_t n = fast(cpu, i, s, cx, cx < budget ? cx : budget);
+			if (n) {
+				cx -= n;
+				budget -= n;
+				continue;
+			}
+		}
+		bool zf = one(cpu, i, s);
+		str_set(cpu, s, R_CX, --cx);
+		budget--;
+		if (cond && !str_rep_continue(i, zf))
+			return;
+	}
+	if (cx != 0)
+		str_restart(cpu);
+}
+
+/* Operand size index of the element size. */
+static inline unsigned str_sz(const struct strop *s)
+{
+	return (unsigned)__builtin_ctz(s->bytes);
+}
+
+/* Defines the B handler NAMEb and the V family NAME from one iteration. */
+#define STR_HANDLERS(name, one, fast, cond)                                        \
+	static inline void name##_body(struct cpu *cpu, const struct insn *i, unsigned sz) \
+	{                                                                          \
+		struct strop s = str_setup(cpu, i, sz);                            \
+		str_run(cpu, i, &s, one, fast, cond);                              \
+	}                                                                          \
+	void name##b(struct cpu *cpu, const struct insn *i)                        \
+	{                                                                          \
+		name##_body(cpu, i, 0);                                            \
+	}                                                                          \
+	MISC_HANDLER_V(name, name##_body)
+
+/* ---- MOVS, STOS, LODS ---- */
+
+static inline bool movs_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
 	uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
 	mem_write(cpu, S_ES, str_reg(cpu, s, R_DI), v, s->bytes);
 	str_advance(cpu, s, R_SI, 1);
 	str_advance(cpu, s, R_DI, 1);
+	return true;
 }
+STR_HANDLERS(movs, movs_one, movs_fast, false)
 
-static inline void movs_body(struct cpu *cpu, const struct insn *i, unsigned sz)
+static inline bool stos_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
-	struct strop s = str_setup(cpu, i, sz);
-	if (!i->rep) {
-		movs_one(cpu, i, &s);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	bool fast = s.step > 0 && !cpu->slow_mode;
-	while (cx != 0 && budget != 0) {
-		if (fast) {
-			uint64_t n = movs_fast(cpu, i, &s, cx, cx < budget ? cx : budget);
-			if (n) {
-				cx -= n;
-				budget -= n;
-				continue;
-			}
-		}
-		movs_one(cpu, i, &s);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-	}
-	if (cx != 0)
-		str_restart(cpu);
+	mem_write(cpu, S_ES, str_reg(cpu, s, R_DI), cpu->regs[R_AX], s->bytes);
+	str_advance(cpu, s, R_DI, 1);
+	return true;
 }
+STR_HANDLERS(stos, stos_one, stos_fast, false)
 
-void movsb(struct cpu *cpu, const struct insn *i)
+static inline bool lods_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
-	movs_body(cpu, i, 0);
+	uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
+	reg_write(cpu, R_AX, v, str_sz(s));
+	str_advance(cpu, s, R_SI, 1);
+	return true;
 }
-MISC_HANDLER_V(movs, movs_body)
-
-/* ---- STOS ---- */
-
-static inline void stos_body(struct cpu *cpu, const struct insn *i, unsigned sz)
-{
-	struct strop s = str_setup(cpu, i, sz);
-	uint64_t val = cpu->regs[R_AX];
-	if (!i->rep) {
-		mem_write(cpu, S_ES, str_reg(cpu, &s, R_DI), val, s.bytes);
-		str_advance(cpu, &s, R_DI, 1);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	bool fast = s.step > 0 && !cpu->slow_mode;
-	while (cx != 0 && budget != 0) {
-		if (fast) {
-			uint64_t n = stos_fast(cpu, &s, cx, cx < budget ? cx : budget, val);
-			if (n) {
-				cx -= n;
-				budget -= n;
-				continue;
-			}
-		}
-		mem_write(cpu, S_ES, str_reg(cpu, &s, R_DI), val, s.bytes);
-		str_advance(cpu, &s, R_DI, 1);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-	}
-	if (cx != 0)
-		str_restart(cpu);
-}
-
-void stosb(struct cpu *cpu, const struct insn *i)
-{
-	stos_body(cpu, i, 0);
-}
-MISC_HANDLER_V(stos, stos_body)
-
-/* ---- LODS ---- */
-
-static inline void lods_body(struct cpu *cpu, const struct insn *i, unsigned sz)
-{
-	struct strop s = str_setup(cpu, i, sz);
-	if (!i->rep) {
-		uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, &s, R_SI), s.bytes);
-		reg_write(cpu, R_AX, v, sz);
-		str_advance(cpu, &s, R_SI, 1);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	while (cx != 0 && budget != 0) {
-		uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, &s, R_SI), s.bytes);
-		reg_write(cpu, R_AX, v, sz);
-		str_advance(cpu, &s, R_SI, 1);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-	}
-	if (cx != 0)
-		str_restart(cpu);
-}
-
-void lodsb(struct cpu *cpu, const struct insn *i)
-{
-	lods_body(cpu, i, 0);
-}
-MISC_HANDLER_V(lods, lods_body)
+STR_HANDLERS(lods, lods_one, NULL, false)
 
 /* ---- CMPS / SCAS ---- */
 
@@ -282,82 +267,25 @@ static inline bool str_cmp(struct cpu *cpu, unsigned sz, uint64_t s1, uint64_t s
 	return res == 0;
 }
 
-/* Does a REPE/REPNE loop go on after an iteration with this ZF? */
-static inline bool str_rep_continue(const struct insn *i, bool zf)
-{
-	return i->rep == REP_F3 ? zf : !zf;
-}
-
-static inline bool cmps_one(struct cpu *cpu, const struct insn *i, const struct strop *s,
-			    unsigned sz)
+static inline bool cmps_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
 	uint64_t a = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
 	uint64_t b = mem_read(cpu, S_ES, str_reg(cpu, s, R_DI), s->bytes);
-	bool zf = str_cmp(cpu, sz, a, b);
+	bool zf = str_cmp(cpu, str_sz(s), a, b);
 	str_advance(cpu, s, R_SI, 1);
 	str_advance(cpu, s, R_DI, 1);
 	return zf;
 }
+STR_HANDLERS(cmps, cmps_one, NULL, true)
 
-static inline void cmps_body(struct cpu *cpu, const struct insn *i, unsigned sz)
-{
-	struct strop s = str_setup(cpu, i, sz);
-	if (!i->rep) {
-		cmps_one(cpu, i, &s, sz);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	while (cx != 0 && budget != 0) {
-		bool zf = cmps_one(cpu, i, &s, sz);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-		if (!str_rep_continue(i, zf))
-			return;
-	}
-	if (cx != 0)
-		str_restart(cpu);
-}
-
-void cmpsb(struct cpu *cpu, const struct insn *i)
-{
-	cmps_body(cpu, i, 0);
-}
-MISC_HANDLER_V(cmps, cmps_body)
-
-static inline bool scas_one(struct cpu *cpu, const struct strop *s, unsigned sz)
+static inline bool scas_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
 	uint64_t b = mem_read(cpu, S_ES, str_reg(cpu, s, R_DI), s->bytes);
-	bool zf = str_cmp(cpu, sz, cpu->regs[R_AX] & size_mask[sz], b);
+	bool zf = str_cmp(cpu, str_sz(s), cpu->regs[R_AX] & size_mask[str_sz(s)], b);
 	str_advance(cpu, s, R_DI, 1);
 	return zf;
 }
-
-static inline void scas_body(struct cpu *cpu, const struct insn *i, unsigned sz)
-{
-	struct strop s = str_setup(cpu, i, sz);
-	if (!i->rep) {
-		scas_one(cpu, &s, sz);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	while (cx != 0 && budget != 0) {
-		bool zf = scas_one(cpu, &s, sz);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-		if (!str_rep_continue(i, zf))
-			return;
-	}
-	if (cx != 0)
-		str_restart(cpu);
-}
-
-void scasb(struct cpu *cpu, const struct insn *i)
-{
-	scas_body(cpu, i, 0);
-}
-MISC_HANDLER_V(scas, scas_body)
+STR_HANDLERS(scas, scas_one, NULL, true)
 
 /* ---- INS / OUTS ---- */
 
@@ -368,7 +296,8 @@ static inline unsigned io_sz(unsigned sz)
 }
 
 /* Permission and intercept checks for one call of INS/OUTS; false when
- * the instruction must stop (intercepted, or nothing to do). */
+ * there is nothing to do (REP with rCX = 0). An intercepted access
+ * unwinds inside io_intercept. */
 static inline bool str_io_begin(struct cpu *cpu, const struct insn *i, unsigned bytes,
 				unsigned flags)
 {
@@ -381,7 +310,7 @@ static inline bool str_io_begin(struct cpu *cpu, const struct insn *i, unsigned 
 	return !io_intercept(cpu, i, port, bytes, flags | VE_IO_STRING, 0);
 }
 
-static inline void ins_one(struct cpu *cpu, const struct strop *s)
+static inline bool ins_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
 	uint64_t di = str_reg(cpu, s, R_DI);
 	/* Fault on the destination before the port read has side effects. */
@@ -389,63 +318,29 @@ static inline void ins_one(struct cpu *cpu, const struct strop *s)
 	uint32_t v = machine_io_in(cpu->m, (uint16_t)cpu->regs[R_DX], s->bytes);
 	mem_write(cpu, S_ES, di, v, s->bytes);
 	str_advance(cpu, s, R_DI, 1);
+	return true;
 }
 
-static inline void ins_body(struct cpu *cpu, const struct insn *i, unsigned sz)
-{
-	struct strop s = str_setup(cpu, i, io_sz(sz));
-	if (!str_io_begin(cpu, i, s.bytes, VE_IO_IN))
-		return;
-	if (!i->rep) {
-		ins_one(cpu, &s);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	while (cx != 0 && budget != 0) {
-		ins_one(cpu, &s);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-	}
-	if (cx != 0)
-		str_restart(cpu);
-}
-
-void insb(struct cpu *cpu, const struct insn *i)
-{
-	ins_body(cpu, i, 0);
-}
-MISC_HANDLER_V(ins, ins_body)
-
-static inline void outs_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
+static inline bool outs_one(struct cpu *cpu, const struct insn *i, const struct strop *s)
 {
 	uint64_t v = mem_read(cpu, i->seg, str_reg(cpu, s, R_SI), s->bytes);
 	machine_io_out(cpu->m, (uint16_t)cpu->regs[R_DX], (uint32_t)v, s->bytes);
 	str_advance(cpu, s, R_SI, 1);
+	return true;
 }
 
-static inline void outs_body(struct cpu *cpu, const struct insn *i, unsigned sz)
-{
-	struct strop s = str_setup(cpu, i, io_sz(sz));
-	if (!str_io_begin(cpu, i, s.bytes, 0))
-		return;
-	if (!i->rep) {
-		outs_one(cpu, i, &s);
-		return;
-	}
-	uint64_t budget = str_budget(cpu);
-	uint64_t cx = str_reg(cpu, &s, R_CX);
-	while (cx != 0 && budget != 0) {
-		outs_one(cpu, i, &s);
-		str_set(cpu, &s, R_CX, --cx);
-		budget--;
-	}
-	if (cx != 0)
-		str_restart(cpu);
-}
+#define IO_STR_HANDLERS(name, one, flags)                                          \
+	static inline void name##_body(struct cpu *cpu, const struct insn *i, unsigned sz) \
+	{                                                                          \
+		struct strop s = str_setup(cpu, i, io_sz(sz));                     \
+		if (str_io_begin(cpu, i, s.bytes, flags))                          \
+			str_run(cpu, i, &s, one, NULL, false);                     \
+	}                                                                          \
+	void name##b(struct cpu *cpu, const struct insn *i)                        \
+	{                                                                          \
+		name##_body(cpu, i, 0);                                            \
+	}                                                                          \
+	MISC_HANDLER_V(name, name##_body)
 
-void outsb(struct cpu *cpu, const struct insn *i)
-{
-	outs_body(cpu, i, 0);
-}
-MISC_HANDLER_V(outs, outs_body)
+IO_STR_HANDLERS(ins, ins_one, VE_IO_IN)
+IO_STR_HANDLERS(outs, outs_one, 0)
