@@ -98,9 +98,9 @@ SSSE3_PAIR(pmulhrsw, pmulhrsw)
 ELEMENTWISE(psignb, sb, int8_t, b < 0 ? -a : b == 0 ? 0 : a)
 ELEMENTWISE(psignw, sw, int16_t, b < 0 ? -a : b == 0 ? 0 : a)
 ELEMENTWISE(psignd, sd, int32_t, b < 0 ? -a : b == 0 ? 0 : a)
-ELEMENTWISE(pabsb, b, uint8_t, b < 0 ? -b : b)
-ELEMENTWISE(pabsw, w, uint16_t, b < 0 ? -b : b)
-ELEMENTWISE(pabsd, d, uint32_t, b < 0 ? -b : b)
+ELEMENTWISE(pabsb, sb, int8_t, b < 0 ? -b : b)
+ELEMENTWISE(pabsw, sw, int16_t, b < 0 ? -b : b)
+ELEMENTWISE(pabsd, sd, int32_t, b < 0 ? -b : b)
 
 /* PALIGNR: the concatenation dest:src shifted right by imm8 bytes. */
 static void palignr(union x128 *r, const union x128 *d, const union x128 *s, unsigned n, unsigned imm)
