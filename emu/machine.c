@@ -224,6 +224,18 @@ int machine_add_io(struct machine *m, uint16_t base, uint16_t count, io_read_fn 
 	return 0;
 }
 
+int machine_remove_io(struct machine *m, uint16_t base, uint16_t count)
+{
+	for (int i = 0; i < m->nio; i++) {
+		if (m->io[i].base == base && m->io[i].count == count) {
+			memmove(&m->io[i], &m->io[i + 1], (size_t)(m->nio - i - 1) * sizeof(m->io[0]));
+			m->nio--;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static const struct io_range *io_find(const struct machine *m, uint16_t port)
 {
 	for (int i = 0; i < m->nio; i++)

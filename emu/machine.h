@@ -83,6 +83,8 @@ void machine_reset(struct machine *m);
 /* I/O port space. Unclaimed ports read all-ones and ignore writes. */
 int machine_add_io(struct machine *m, uint16_t base, uint16_t count, io_read_fn rd,
 		   io_write_fn wr, void *opaque, const char *name) __attribute__((warn_unused_result));
+/* Releases a range claimed with exactly this base and count (PCI I/O BAR moves). 0 or -ENOENT. */
+int machine_remove_io(struct machine *m, uint16_t base, uint16_t count);
 uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size);
 void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned size);
 
