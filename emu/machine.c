@@ -25,6 +25,9 @@
 #include "cpu/cpuid.h"
 #include "dev/debugport.h"
 #include "dev/serial.h"
+#include "mmu/mmu.h"
+#include "state.h"
+#include "../monitor/monitor.h"
 
 #define RUN_SLICE 100000ull		/* instructions per cpu_run call */
 #define BELOW_4G_MAX 0xe0000000ull	/* RAM below 4 GiB ends at 3.5 GiB */
@@ -153,6 +156,8 @@ void machine_destroy(struct machine *m)
 	if (m == NULL)
 		return;
 	b = board(m);
+	monitor_destroy(m->monitor);
+	state_registry_free(m->state);
 	if (b) {
 		if (b->boot_free)
 			b->boot_free(b->boot_opaque);
@@ -192,12 +197,64 @@ uint64_t machine_icount(const struct machine *m)
 	return board(m)->icount;
 }
 
+/*
+ * A RAM size change requested by the monitor, applied at reset: the RAM
+ * regions are dropped, a fresh allocation replaces the old one (its
+ * contents are lost, as at power-on) and the regions are mapped again.
+ * ROM and MMIO regions stay. On failure the old RAM is kept.
+ */
+static void apply_ram_resize(struct machine *m)
+{
+	uint64_t size = m->ram_resize, old = m->cfg.ram_size;
+	struct memmap fresh;
+	char err[160];
+
+	m->ram_resize = 0;
+	if (size == 0 || size == m->mem.ram_size)
+		return;
+	if (memmap_init(&fresh, size) < 0) {
+		fprintf(stderr, "nestemu: cannot allocate %llu MiB of guest RAM; keeping %llu MiB.\n",
+			(unsigned long long)(size >> 20), (unsigned long long)(old >> 20));
+		return;
+	}
+	for (int i = m->mem.nregions - 1; i >= 0; i--) {
+		const struct mem_region *r = &m->mem.regions[i];
+		if (r->kind == REGION_RAM && memmap_remove(&m->mem, r->base, r->size) < 0)
+			break;
+	}
+	/* Swap the allocations; destroying `fresh` frees the old RAM. */
+	uint8_t *ram = m->mem.ram, *code = m->mem.code_pages;
+	uint64_t rsz = m->mem.ram_size;
+	bool mm = m->mem.ram_mmapped;
+	m->mem.ram = fresh.ram;
+	m->mem.code_pages = fresh.code_pages;
+	m->mem.ram_size = fresh.ram_size;
+	m->mem.ram_mmapped = fresh.ram_mmapped;
+	fresh.ram = ram;
+	fresh.code_pages = code;
+	fresh.ram_size = rsz;
+	fresh.ram_mmapped = mm;
+	memmap_destroy(&fresh);
+	m->cfg.ram_size = size;
+	if (map_ram(m, err, sizeof(err)) < 0)
+		fprintf(stderr, "nestemu: %s\n", err);
+	if (m->bc)
+		bc_flush(m->bc);
+}
+
 void machine_reset(struct machine *m)
 {
 	struct board *b = board(m);
 
-	for (int i = 0; i < m->ncpus; i++)
+	if (m->ram_resize)
+		apply_ram_resize(m);
+	for (int i = 0; i < m->ncpus; i++) {
+		if (m->virt_pending)
+			cpu_model_set_virt(m->cpus[i]->model, m->cpus[i]->features,
+					   m->virt_pending == 2);
 		cpu_reset(m->cpus[i]);
+	}
+	m->virt_pending = 0;
 	if (b->serial)
 		serial_reset(b->serial);
 	m->stop = STOP_NONE;
@@ -349,6 +406,23 @@ enum machine_stop machine_run(struct machine *m)
 	while (m->stop == STOP_NONE) {
 		struct cpu *cpu = m->cpus[0];
 		uint64_t budget = RUN_SLICE, n;
+
+		if (m->monitor_poll)
+			m->monitor_poll(m);
+		if (m->paused) {
+			m->stop = STOP_PAUSED;
+			break;
+		}
+		if (m->monitor_break && !m->reset_pending) {
+			if (m->monitor_break(m, cpu)) {
+				m->paused = true;
+				m->stop = STOP_PAUSED;
+				break;
+			}
+			budget = 1;
+		}
+		if (m->stop != STOP_NONE)
+			break;
 
 		if (m->reset_pending) {
 			if (m->cfg.no_reboot) {

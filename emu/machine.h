@@ -17,6 +17,10 @@
 #include "mmu/mmu.h"
 
 struct block_cache;
+struct clock;
+struct pic;
+struct monitor;
+struct state_registry;
 
 typedef uint32_t (*io_read_fn)(void *opaque, uint16_t port, unsigned size);
 typedef void (*io_write_fn)(void *opaque, uint16_t port, uint32_t value, unsigned size);
@@ -41,7 +45,12 @@ enum machine_stop {
 	STOP_HALTED,		/* every vCPU halted with interrupts off */
 	STOP_ERROR,		/* emulator could not continue: message printed */
 	STOP_ICOUNT,		/* cfg.icount_limit instructions retired */
+	STOP_PAUSED,		/* m->paused: stopped by the monitor (or a breakpoint) */
 };
+
+/* machine->a20 inputs: the keyboard controller's output port, port 0x92. */
+#define A20_I8042 1u
+#define A20_PORT92 2u
 
 struct machine_config {
 	uint64_t ram_size;
@@ -51,6 +60,8 @@ struct machine_config {
 	uint64_t icount_limit;	/* 0 = unlimited: stop after this many instructions */
 	const char *serial;	/* COM1 back end: "stdio", "file:PATH", "none" (NULL = none) */
 	const char *debugcon;	/* port 0xE9 back end, same syntax (NULL = none) */
+	bool icount;		/* -icount: guest time = instructions << icount_shift */
+	unsigned icount_shift;
 };
 
 struct machine {
@@ -72,7 +83,31 @@ struct machine {
 	int exit_status;
 	bool reset_pending;
 	void *devices;		/* board-private device state (machine.c) */
+	struct cpu *current;	/* vCPU inside cpu_run (per-CPU MMIO such as the LAPIC), or NULL */
 	uint8_t *op_seen;	/* tests: opcode-table entries decoded (coverage), or NULL */
+
+	/* Platform time and legacy interrupts (clock.h, dev/pic.h, dev/irq.h). */
+	struct clock *clock;	/* guest time and timers; NULL on bare test machines */
+	struct pic *pic;	/* the 8259 pair, or NULL */
+	/* IOAPIC input hook: machine_set_gsi/machine_set_isa_irq call it with the GSI. */
+	void (*ioapic_set_irq)(void *opaque, int gsi, int level);
+	void *ioapic_opaque;
+	bool nmi_mask;		/* port 0x70 bit 7: platform NMIs masked */
+	uint8_t a20;		/* A20 gate inputs (A20_*), open when nonzero; addresses are not masked yet */
+
+	/* Monitor and snapshots (monitor/monitor.h, emu/state.h). */
+	struct monitor *monitor;	/* the monitor, or NULL; freed by machine_destroy */
+	void (*monitor_poll)(struct machine *m);	/* run between CPU slices, or NULL */
+	/* Non-NULL while breakpoints/watchpoints exist: machine_run then runs
+	 * one step at a time and calls it before each; true pauses the machine. */
+	bool (*monitor_break)(struct machine *m, struct cpu *cpu);
+	/* Data access seen while cpu->mon_watch (from cpu_debug_data). */
+	void (*monitor_watch)(struct machine *m, struct cpu *cpu, uint64_t linear, unsigned size,
+			      unsigned kind);
+	bool paused;		/* stopped: machine_run returns STOP_PAUSED at once */
+	struct state_registry *state;	/* saved-state sections (emu/state.h) */
+	uint64_t ram_resize;	/* nonzero: RAM size machine_reset switches to */
+	uint8_t virt_pending;	/* 0 none, else 1 + on: expose VMX/SVM at the next machine_reset */
 };
 
 /* Creation and teardown. Returns NULL with a message in err on failure. */

@@ -192,6 +192,8 @@ void cpu_update_mode(struct cpu *cpu)
 		if (((cpu->dr[7] >> (2 * k)) & 3) && (rw == 1 || rw == 3))
 			cpu->mmu_idx = MMU_DEBUG;
 	}
+	if (cpu->mon_watch)
+		cpu->mmu_idx = MMU_DEBUG;	/* monitor watchpoints: every data access is checked */
 
 	uint8_t fr = 0, fw = 0;
 	for (int s = 0; s < S_NSEG; s++) {

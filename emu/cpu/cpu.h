@@ -33,6 +33,7 @@ struct block_cache;
 struct virt_event;
 struct cpu;
 struct block;
+struct lapic;
 
 /* General-purpose registers; R_NONE indexes a slot that always reads 0. */
 enum gpr {
@@ -316,6 +317,7 @@ struct cpu {
 	uint64_t lin_mask;	/* 0xffffffff outside 64-bit mode, ~0 in it */
 	uint8_t slow_mode;	/* nonzero: single-step blocks (TF, DRx armed) */
 	uint8_t db_hits;	/* data breakpoints hit by this instruction (DR6.B0-3) */
+	bool mon_watch;		/* monitor watchpoints armed: forces MMU_DEBUG (cpu_debug_data reports to m->monitor_watch) */
 
 	/* Execution state. */
 	uint32_t pending;	/* PEND_* */
@@ -325,6 +327,7 @@ struct cpu {
 	bool nmi_blocked;
 	bool sipi_wait;		/* after INIT: waiting for a SIPI */
 	uint8_t sipi_vector;
+	bool vmx_on;		/* in VMX operation (set by VMXON, cleared by VMXOFF) */
 	uint64_t icount;	/* retired instructions */
 	uint64_t extra_steps;	/* steps that retire nothing: REP chunks, faults delivered */
 	uint64_t tsc_base;	/* see cpu_rdtsc() */
@@ -359,6 +362,7 @@ struct cpu {
 	uint32_t features[8];	/* effective CPUID feature words (cpuid.h) */
 	int id;
 	uint32_t apic_id;
+	struct lapic *lapic;	/* local APIC (emu/dev/lapic.c), NULL on a bare machine */
 
 	/* The unwinding point of the dispatch loop (cpu_fault). */
 	jmp_buf jmp;

@@ -207,6 +207,8 @@ void cpu_debug_data(struct cpu *cpu, uint64_t linear, unsigned size, unsigned ac
 	unsigned kind = acc & ACC_KIND_MASK;
 	if (kind == ACC_FETCH || (acc & ACC_IMPLICIT) || !size)
 		return;
+	if (cpu->mon_watch && cpu->m && cpu->m->monitor_watch)
+		cpu->m->monitor_watch(cpu->m, cpu, linear, size, kind);
 	uint64_t dr7 = cpu->dr[7];
 	for (int k = 0; k < 4; k++) {
 		unsigned rw = (unsigned)(dr7 >> (16 + 4 * k)) & 3;
