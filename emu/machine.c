@@ -13,8 +13,15 @@
  *
  * The run loop runs CPU 0 in slices (cpu_run with a budget) and checks
  * between slices for the machine's stop requests (isa-debug-exit, reset,
- * instruction limit). With no timer devices yet, a halted CPU can never
- * wake, so a HLT ends the run with a message saying why.
+ * instruction limit) and runs the expired timers (clock.h); each slice's
+ * budget ends at the next timer deadline. A CPU halted with interrupts
+ * enabled sleeps until the next deadline (or, with -icount, the clock
+ * jumps to it); halted with interrupts disabled, or with no timer armed,
+ * it can never wake, so the run ends with a message saying why.
+ *
+ * Legacy ISA platform (platform_create): the 8259 pair drives CPU 0's
+ * interrupt line and answers its INTA (m->intr_ack) until the LAPIC takes
+ * both over; ISA IRQs reach the PIC and the IOAPIC hook (dev/irq.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +30,13 @@
 #include "machine.h"
 #include "cpu/block.h"
 #include "cpu/cpuid.h"
+#include "clock.h"
 #include "dev/debugport.h"
+#include "dev/i8042.h"
+#include "dev/pic.h"
+#include "dev/pit.h"
+#include "dev/rtc.h"
+#include "dev/sysctl.h"
 #include "dev/serial.h"
 #include "mmu/mmu.h"
 #include "state.h"
@@ -37,6 +50,10 @@
 struct board {
 	struct serial *serial;
 	struct debugport *debugport;
+	struct pit *pit;		/* legacy ISA devices (platform_create) */
+	struct rtc *rtc;
+	struct i8042 *i8042;
+	struct sysctl *sysctl;
 	void (*boot)(struct machine *m, void *opaque);
 	void (*boot_free)(void *opaque);
 	void *boot_opaque;
@@ -67,6 +84,113 @@ static int map_ram(struct machine *m, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- Legacy ISA platform: PIC, PIT, RTC/CMOS, i8042, system control ---- */
+
+void machine_set_isa_irq(struct machine *m, int irq, int level)
+{
+	if (irq < 0 || irq > 15)
+		return;
+	if (m->pic)
+		pic_set_irq(m->pic, irq, level);
+	if (m->ioapic_set_irq)
+		m->ioapic_set_irq(m->ioapic_opaque, irq == 0 ? 2 : irq, level);
+}
+
+void machine_set_gsi(struct machine *m, int gsi, int level)
+{
+	if (m->ioapic_set_irq)
+		m->ioapic_set_irq(m->ioapic_opaque, gsi, level);
+	if (gsi >= 0 && gsi < 16 && m->pic)
+		pic_set_irq(m->pic, gsi == 2 ? 0 : gsi, level);
+}
+
+static void isa_irq_handler(void *opaque, int n, int level)
+{
+	machine_set_isa_irq(opaque, n, level);
+}
+
+static void gsi_handler(void *opaque, int n, int level)
+{
+	machine_set_gsi(opaque, n, level);
+}
+
+struct irq machine_isa_irq(struct machine *m, int n)
+{
+	return (struct irq){ isa_irq_handler, m, n };
+}
+
+struct irq machine_gsi(struct machine *m, int n)
+{
+	return (struct irq){ gsi_handler, m, n };
+}
+
+/* Without a LAPIC in the way, the PIC's INTR is CPU 0's interrupt line. */
+static void pic_to_cpu0(void *opaque, int n, int level)
+{
+	struct machine *m = opaque;
+	cpu_set_irq_line(m->cpus[0], level != 0);
+}
+
+static int pic_ack(struct machine *m, struct cpu *cpu)
+{
+	return m->pic ? pic_intr_ack(m->pic) : -1;
+}
+
+static int platform_create(struct machine *m, char *err, size_t errlen)
+{
+	struct board *b = board(m);
+	uint64_t ram = m->cfg.ram_size, below = ram < BELOW_4G_MAX ? ram : BELOW_4G_MAX;
+
+	m->pic = pic_create(m, err, errlen);
+	if (m->pic == NULL)
+		return -1;
+	pic_connect_output(m->pic, (struct irq){ pic_to_cpu0, m, 0 });
+	if (m->intr_ack == NULL)
+		m->intr_ack = pic_ack;
+	b->pit = pit_create(m, machine_isa_irq(m, 0), err, errlen);
+	if (b->pit == NULL)
+		return -1;
+	b->rtc = rtc_create(m, machine_isa_irq(m, 8),
+			    &(struct rtc_config){ .ram_below_4g = below, .ram_above_4g = ram - below,
+						  .ncpus = m->cfg.ncpus }, err, errlen);
+	if (b->rtc == NULL)
+		return -1;
+	b->i8042 = i8042_create(m, machine_isa_irq(m, 1), machine_isa_irq(m, 12), err, errlen);
+	if (b->i8042 == NULL)
+		return -1;
+	b->sysctl = sysctl_create(m, err, errlen);
+	return b->sysctl ? 0 : -1;
+}
+
+static void platform_reset(struct machine *m)
+{
+	struct board *b = board(m);
+
+	if (m->pic)
+		pic_reset(m->pic);
+	if (b->pit)
+		pit_reset(b->pit);
+	if (b->rtc)
+		rtc_reset(b->rtc);
+	if (b->i8042)
+		i8042_reset(b->i8042);
+	if (b->sysctl)
+		sysctl_reset(b->sysctl);
+}
+
+/* Frees the devices (machine_destroy frees the clock and timers last). */
+static void platform_destroy(struct machine *m)
+{
+	struct board *b = board(m);
+
+	sysctl_destroy(b->sysctl);
+	i8042_destroy(b->i8042);
+	rtc_destroy(b->rtc);
+	pit_destroy(b->pit);
+	pic_destroy(m->pic);
+	m->pic = NULL;
 }
 
 struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
@@ -135,13 +259,20 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 		cpu->bc = m->bc;
 	}
 
-	board(m)->serial = serial_create(m, &(struct serial_config){ .backend = cfg->serial },
-					 err, errlen);
+	m->clock = clock_create(m, cfg->icount ? CLOCK_ICOUNT : CLOCK_HOST, cfg->icount_shift);
+	if (m->clock == NULL) {
+		snprintf(err, errlen, "out of memory creating the clock");
+		goto fail;
+	}
+	board(m)->serial = serial_create(m, &(struct serial_config){ .backend = cfg->serial,
+					 .irq = machine_isa_irq(m, 4) }, err, errlen);
 	if (board(m)->serial == NULL)
 		goto fail;
 	board(m)->debugport = debugport_create(
 		m, &(struct debugport_config){ .debugcon = cfg->debugcon }, err, errlen);
 	if (board(m)->debugport == NULL)
+		goto fail;
+	if (platform_create(m, err, errlen) < 0)
 		goto fail;
 	return m;
 fail:
@@ -163,6 +294,7 @@ void machine_destroy(struct machine *m)
 			b->boot_free(b->boot_opaque);
 		debugport_destroy(b->debugport);
 		serial_destroy(b->serial);
+		platform_destroy(m);
 	}
 	for (int i = 0; i < m->ncpus; i++) {
 		if (m->cpus[i]) {
@@ -176,6 +308,7 @@ void machine_destroy(struct machine *m)
 		memmap_destroy(&m->mem);
 	if (m->log.out && m->log.out != stderr && m->log.out != stdout)
 		fclose(m->log.out);
+	clock_destroy(m->clock);
 	free(b);
 	free(m);
 }
@@ -257,6 +390,7 @@ void machine_reset(struct machine *m)
 	m->virt_pending = 0;
 	if (b->serial)
 		serial_reset(b->serial);
+	platform_reset(m);
 	m->stop = STOP_NONE;
 	m->reset_pending = false;
 	if (b->boot)
@@ -388,7 +522,7 @@ static bool cpu_can_wake(const struct cpu *cpu)
 static void report_halt(struct machine *m, struct cpu *cpu)
 {
 	const char *why = (cpu->rflags & FL_IF)
-		? "with interrupts enabled, but no device can interrupt it yet (no timers)"
+		? "with interrupts enabled, but no timer is pending and no device can interrupt it"
 		: "with interrupts disabled";
 
 	fprintf(stderr, "nestemu: CPU %d halted %s at %04x:%08llx; stopping.\n", cpu->id, why,
@@ -403,6 +537,7 @@ enum machine_stop machine_run(struct machine *m)
 
 	if (m->stop != STOP_EXIT)
 		m->stop = STOP_NONE;
+	clock_resume(m);
 	while (m->stop == STOP_NONE) {
 		struct cpu *cpu = m->cpus[0];
 		uint64_t budget = RUN_SLICE, n;
@@ -444,12 +579,18 @@ enum machine_stop machine_run(struct machine *m)
 				budget = m->cfg.icount_limit - b->icount;
 		}
 		if (cpu->halted && !cpu_can_wake(cpu)) {
+			/* Waiting for an interrupt: sleep (or jump) to the next timer. */
+			if ((cpu->rflags & FL_IF) && clock_idle(m))
+				continue;
 			report_halt(m, cpu);
 			m->stop = STOP_HALTED;
 			break;
 		}
+		budget = clock_slice(m, cpu, budget);
 		n = cpu_run(cpu, budget);
+		clock_slice_end(m, n);
 		b->icount += n;
+		clock_run_timers(m);
 		for (int i = 0; i < m->ncpus; i++) {
 			m->cpus[i]->pending &= ~(uint32_t)PEND_EXIT;
 		}
@@ -464,5 +605,6 @@ enum machine_stop machine_run(struct machine *m)
 			idle = 0;
 		}
 	}
+	clock_pause(m);
 	return m->stop;
 }

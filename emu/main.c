@@ -31,6 +31,7 @@ struct options {
 	unsigned log_mask;
 	const char *log_file;
 	uint64_t max_insns;
+	int icount_shift;	/* -1: host time */
 };
 
 static void usage(FILE *f)
@@ -66,6 +67,9 @@ static void usage(FILE *f)
 		"  -d LIST             log items, comma-separated; '-d help' lists them\n"
 		"  -D FILE             write the log to FILE instead of stderr\n"
 		"  -max-insns N        stop after N instructions (exit status 124)\n"
+		"  -icount SHIFT       guest time advances 2^SHIFT ns per instruction (0-10),\n"
+		"                      and jumps to the next timer while the CPU halts:\n"
+		"                      runs are reproducible\n"
 		"  -stats              print instructions retired, seconds and MIPS at exit\n"
 		"\n"
 		"  -h, --help          this text\n"
@@ -241,6 +245,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			ARG();
 			if (!parse_u64(v, &o->max_insns) || o->max_insns == 0)
 				die("invalid instruction count '%s' for -max-insns (use a positive number)", v);
+		} else if (!strcmp(a, "-icount")) {
+			uint64_t n;
+			ARG();
+			if (!parse_u64(strncmp(v, "shift=", 6) == 0 ? v + 6 : v, &n) || n > 10)
+				die("invalid shift '%s' for -icount (use 0 to 10: 2^SHIFT ns per instruction)", v);
+			o->icount_shift = (int)n;
 		} else if (!strcmp(a, "-stats")) {
 			o->stats = true;
 		} else {
@@ -261,7 +271,7 @@ static double now_seconds(void)
 int main(int argc, char **argv)
 {
 	struct options o = { .ram_size = 128ull << 20, .ncpus = 1, .serial = "stdio",
-			     .debugcon = "stdio" };
+			     .debugcon = "stdio", .icount_shift = -1 };
 	struct machine_config cfg;
 	struct machine *m;
 	enum machine_stop stop;
@@ -285,6 +295,8 @@ int main(int argc, char **argv)
 		.icount_limit = o.max_insns,
 		.serial = o.serial,
 		.debugcon = o.debugcon,
+		.icount = o.icount_shift >= 0,
+		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
 	};
 	m = machine_create(&cfg, err, sizeof(err));
 	if (m == NULL)

@@ -32,9 +32,21 @@ static inline void irq_pulse(const struct irq *q)
 	irq_set(q, 0);
 }
 
-/* Board routing of a GSI (machine.c): PIC and IOAPIC inputs. */
+/*
+ * Board routing (machine.c). ISA devices raise ISA IRQs; the IOAPIC sees
+ * ISA IRQ n on GSI n except IRQ 0 (the PIT), which is GSI 2 (the MADT's
+ * interrupt source override); the 8259 pair sees ISA IRQs 0-15 (its IR2
+ * is the cascade). So:
+ *   machine_set_isa_irq(m, irq, level): PIC input irq, IOAPIC pin (irq == 0 ? 2 : irq)
+ *   machine_set_gsi(m, gsi, level):     IOAPIC pin gsi; for gsi < 16 also PIC
+ *                                       input (gsi == 2 ? 0 : gsi)
+ * The IOAPIC receives its pins through m->ioapic_set_irq (NULL until the
+ * IOAPIC exists); the PIC through pic_set_irq.
+ */
 void machine_set_gsi(struct machine *m, int gsi, int level);
-/* An irq that drives GSI n of machine m. */
+void machine_set_isa_irq(struct machine *m, int irq, int level);
+/* An irq that drives GSI n / ISA IRQ n of machine m. */
 struct irq machine_gsi(struct machine *m, int n);
+struct irq machine_isa_irq(struct machine *m, int n);
 
 #endif

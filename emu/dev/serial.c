@@ -9,8 +9,9 @@
  * Received bytes are polled from the back end when the guest reads RBR,
  * LSR or IIR, into a 16-byte FIFO. Loopback mode (MCR bit 4) feeds THR
  * into the receiver and reflects MCR's outputs in MSR, as the Linux 8250
- * driver's probe expects. The IRQ line is computed (serial_irq_level)
- * but not yet wired to an interrupt controller.
+ * driver's probe expects. The IRQ line (cfg->irq) follows IIR after every
+ * register access; while the received-data interrupt is enabled, a timer
+ * polls the back end every 5 ms of guest time so input wakes the guest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "machine.h"
 #include "dev/serial.h"
 
@@ -35,6 +37,7 @@
 #define MCR_LOOP 0x10
 
 #define RX_FIFO 16
+#define RX_POLL_NS 5000000ull
 
 struct serial {
 	struct machine *m;
@@ -45,6 +48,8 @@ struct serial {
 	bool thr_ipending;	/* THR-empty interrupt pending */
 	uint8_t rx[RX_FIFO];	/* receive FIFO (1 deep when FIFOs are off) */
 	unsigned rx_head, rx_count;
+	struct irq irq;
+	struct timer *rx_timer;	/* input polling while IER.RDA is set */
 };
 
 int serial_backend_open(struct serial_backend *b, const char *spec, const char *what,
@@ -165,6 +170,26 @@ bool serial_irq_level(const struct serial *s)
 	return (iir_value(s) & 1) == 0;
 }
 
+/* Drives the line from IIR and keeps the input poll armed while needed. */
+static void serial_update(struct serial *s)
+{
+	irq_set(&s->irq, serial_irq_level(s));
+	if ((s->ier & IER_RDA) && s->be.in_fd >= 0 && !s->be.in_eof) {
+		if (!timer_pending(s->rx_timer))
+			timer_mod(s->rx_timer, clock_ns(s->m) + RX_POLL_NS);
+	} else {
+		timer_del(s->rx_timer);
+	}
+}
+
+static void serial_rx_timer(void *opaque)
+{
+	struct serial *s = opaque;
+
+	rx_poll(s);
+	serial_update(s);
+}
+
 static uint8_t msr_value(const struct serial *s)
 {
 	if (s->mcr & MCR_LOOP) {
@@ -272,6 +297,7 @@ static uint32_t serial_io_read(void *opaque, uint16_t port, unsigned size)
 
 	for (unsigned k = 0; k < size; k++)
 		v |= (uint32_t)serial_read8(s, (uint16_t)(port + k - s->base) & 7) << (8 * k);
+	serial_update(s);
 	return v;
 }
 
@@ -281,6 +307,7 @@ static void serial_io_write(void *opaque, uint16_t port, uint32_t value, unsigne
 
 	for (unsigned k = 0; k < size; k++)
 		serial_write8(s, (uint16_t)(port + k - s->base) & 7, (uint8_t)(value >> (8 * k)));
+	serial_update(s);
 }
 
 void serial_reset(struct serial *s)
@@ -296,6 +323,7 @@ void serial_reset(struct serial *s)
 	s->dlm = 0;
 	s->thr_ipending = false;
 	s->rx_head = s->rx_count = 0;
+	serial_update(s);
 }
 
 struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
@@ -308,6 +336,8 @@ struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 		return NULL;
 	}
 	s->m = m;
+	s->irq = cfg->irq;
+	s->rx_timer = timer_new(m, serial_rx_timer, s);	/* NULL without a clock: no polling */
 	s->base = cfg->base ? cfg->base : 0x3f8;
 	if (serial_backend_open(&s->be, cfg->backend, "serial", err, errlen) < 0) {
 		free(s);

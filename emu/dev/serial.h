@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dev/irq.h"
+
 struct machine;
 
 /*
@@ -34,6 +36,7 @@ int serial_backend_getc(struct serial_backend *b);
 struct serial_config {
 	const char *backend;	/* see serial_backend; NULL means "none" */
 	uint16_t base;		/* I/O base, 0 means 0x3F8 */
+	struct irq irq;		/* the interrupt line (COM1: ISA IRQ 4); may be unconnected */
 };
 
 struct serial;
@@ -43,7 +46,7 @@ struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 			     char *err, size_t errlen);
 void serial_destroy(struct serial *s);
 void serial_reset(struct serial *s);
-/* Interrupt request level (IRQ 4 once the PIC exists). */
+/* Interrupt request level (what the irq line is driven to). */
 bool serial_irq_level(const struct serial *s);
 
 #endif

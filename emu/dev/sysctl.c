@@ -1,0 +1,94 @@
+/*
+ * sysctl.c - System Control Port A (0x92) and the Reset Control Register
+ * (0xCF9).
+ *
+ * 0x92: bit 1 opens the A20 gate (machine->a20, bit A20_PORT92; ORed
+ * with the keyboard controller's), bit 0 written 0 -> 1 resets the CPU
+ * (fast reset) and reads back as written until the reset clears it;
+ * other bits read back as written.
+ *
+ * 0xCF9 (PIIX4 / ICH): bit 1 selects a hard (1) or soft (0) reset, bit 2
+ * (RST_CPU) set by a write starts the reset, bit 3 asks for a full reset
+ * (power cycle). All of them reset the machine here (machine_request_reset);
+ * bits 1 and 3 read back, bit 2 reads 0.
+ */
+#include <stdlib.h>
+
+#include "machine.h"
+#include "dev/sysctl.h"
+
+struct sysctl {
+	struct machine *m;
+	uint8_t port92;
+	uint8_t rcr;	/* 0xCF9 bits 1 and 3 */
+};
+
+static uint32_t port92_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct sysctl *s = opaque;
+
+	return s->port92;
+}
+
+static void port92_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct sysctl *s = opaque;
+	uint8_t old = s->port92, v = (uint8_t)value;
+
+	s->port92 = v;
+	if (v & 2)
+		s->m->a20 |= A20_PORT92;
+	else
+		s->m->a20 &= (uint8_t)~A20_PORT92;
+	if ((v & 1) && !(old & 1))
+		machine_request_reset(s->m, "fast reset through port 0x92");
+}
+
+static uint32_t rcr_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct sysctl *s = opaque;
+
+	return s->rcr;
+}
+
+static void rcr_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct sysctl *s = opaque;
+
+	s->rcr = value & 0x0a;
+	if (value & 4)
+		machine_request_reset(s->m, (value & 8) ? "full reset through port 0xCF9"
+					    : (value & 2) ? "hard reset through port 0xCF9"
+							  : "soft reset through port 0xCF9");
+}
+
+void sysctl_reset(struct sysctl *s)
+{
+	s->port92 = 0;
+	s->rcr = 0;
+	s->m->a20 &= (uint8_t)~A20_PORT92;
+}
+
+struct sysctl *sysctl_create(struct machine *m, char *err, size_t errlen)
+{
+	struct sysctl *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory creating the system control ports");
+		return NULL;
+	}
+	s->m = m;
+	if (machine_add_io(m, 0x92, 1, port92_read, port92_write, s, "port92") < 0 ||
+	    machine_add_io(m, 0xcf9, 1, rcr_read, rcr_write, s, "reset-control") < 0) {
+		snprintf(err, errlen, "cannot claim I/O ports 0x92 and 0xCF9 for system control");
+		free(s);
+		return NULL;
+	}
+	sysctl_reset(s);
+	return s;
+}
+
+void sysctl_destroy(struct sysctl *s)
+{
+	free(s);
+}
