@@ -17,7 +17,6 @@
 #include "sse4.h"
 
 #include <fenv.h>
-#include <math.h>
 
 static const int host_rc[4] = { FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO };
 
@@ -37,7 +36,7 @@ static unsigned host_flags(void)
 #define UM_MASKED(e) (((e)->mxcsr >> MXCSR_MASK_SHIFT) & MXCSR_UE)
 
 /* The template: one body for binary32 and binary64. */
-#define SSE4_FP_TEMPLATE(N, UT, FT, EXPM, QBIT, SIGN, DEFNAN, RINT)				\
+#define SSE4_FP_TEMPLATE(N, UT, FT, EXPM, QBIT, SIGN, DEFNAN)				\
 static inline bool is_nan##N(UT a) { return (a & ~SIGN) > EXPM; }				\
 static inline bool is_snan##N(UT a) { return is_nan##N(a) && !(a & QBIT); }			\
 static inline bool is_inf##N(UT a) { return (a & ~SIGN) == EXPM; }				\
@@ -57,10 +56,11 @@ static UT denorm_in##N(struct fpenv *e, UT a)							\
 	return a;										\
 }												\
 												\
-/* FTZ and unmasked-underflow tininess for one result. */					\
-static UT tiny_out##N(struct fpenv *e, UT r)							\
+/* FTZ and unmasked-underflow tininess for one result; tiny: the host	\
+ * saw an underflow (x86 detects tininess before rounding). */					\
+static UT tiny_out##N(struct fpenv *e, UT r, bool tiny)					\
 {												\
-	if (!is_denorm##N(r))									\
+	if (!is_denorm##N(r) && !tiny)								\
 		return r;									\
 	if (!UM_MASKED(e)) {									\
 		e->flags |= MXCSR_UE;								\
@@ -94,11 +94,13 @@ UT sse4_fp##N(struct fpenv *e, enum fp_op op, UT a, UT b)					\
 	feclearexcept(FE_ALL_EXCEPT);								\
 	volatile FT x = to_f##N(a), y = to_f##N(b);						\
 	volatile FT r = op == FP_ADD ? x + y : op == FP_SUB ? x - y : x * y;			\
-	e->flags |= host_flags();								\
+	unsigned hf = host_flags();								\
+	e->flags |= hf;										\
 	fesetround(old);									\
-	return tiny_out##N(e, from_f##N(r));							\
+	return tiny_out##N(e, from_f##N(r), hf & MXCSR_UE);					\
 }												\
 												\
+/* Round to an integral value in the bit domain (no host FPU). */		\
 UT sse4_round##N(struct fpenv *e, UT a, unsigned imm)						\
 {												\
 	if (is_nan##N(a)) {									\
@@ -109,17 +111,31 @@ UT sse4_round##N(struct fpenv *e, UT a, unsigned imm)						\
 	if (is_denorm##N(a) && (e->mxcsr & MXCSR_DAZ))						\
 		a &= SIGN;									\
 	unsigned rc = (imm & 4) ? (e->mxcsr >> MXCSR_RC_SHIFT) & 3 : imm & 3;			\
-	int old = fegetround();									\
-	fesetround(host_rc[rc]);								\
-	feclearexcept(FE_ALL_EXCEPT);								\
-	volatile FT x = to_f##N(a);								\
-	volatile FT r = RINT(x);								\
+	const unsigned mbits = N == 32 ? 23 : 52, bias = N == 32 ? 127 : 1023;			\
+	bool neg = a & SIGN;									\
+	int ex = (int)((a & ~SIGN) >> mbits) - (int)bias;					\
+	if (is_zero##N(a) || ex >= (int)mbits)							\
+		return a;	/* integral already (or infinite) */				\
+	UT r;											\
+	if (ex < 0) {										\
+		/* |a| < 1: the result is 0 or 1 in magnitude */				\
+		UT one = (UT)bias << mbits, half = (UT)(bias - 1) << mbits;			\
+		bool up = rc == 0 ? (a & ~SIGN) > half : rc == 1 ? neg : rc == 2 ? !neg : false; \
+		r = (a & SIGN) | (up ? one : 0);						\
+	} else {										\
+		unsigned fb = mbits - (unsigned)ex;						\
+		UT mask = ((UT)1 << fb) - 1, f = a & mask, h = (UT)1 << (fb - 1);		\
+		if (!f)										\
+			return a;								\
+		bool up = rc == 0 ? (f > h || (f == h && (a >> fb & 1))) :			\
+			  rc == 1 ? neg : rc == 2 ? !neg : false;				\
+		r = (a & ~mask) + (up ? (UT)1 << fb : 0);					\
+	}											\
 	if (!(imm & 8))										\
-		e->flags |= host_flags() & MXCSR_PE;						\
-	fesetround(old);									\
-	return from_f##N(r);									\
+		e->flags |= MXCSR_PE;								\
+	return r;										\
 }
 
-SSE4_FP_TEMPLATE(32, uint32_t, float, 0x7f800000u, 0x00400000u, 0x80000000u, 0xffc00000u, rintf)
+SSE4_FP_TEMPLATE(32, uint32_t, float, 0x7f800000u, 0x00400000u, 0x80000000u, 0xffc00000u)
 SSE4_FP_TEMPLATE(64, uint64_t, double, 0x7ff0000000000000ull, 0x0008000000000000ull,
-		 0x8000000000000000ull, 0xfff8000000000000ull, rint)
+		 0x8000000000000000ull, 0xfff8000000000000ull)
