@@ -118,7 +118,7 @@ void cpu_reset(struct cpu *cpu)
 	cpu->fpu.ftw = 0x5555;
 	cpu->mxcsr = 0x1f80;
 	/* The retired count survives resets; the TSC restarts at 0. */
-	cpu->msr.tsc_offset = -(cpu->icount * MSR_TSC_PER_INSN);
+	cpu_set_tsc(cpu, 0);
 	cpu_arch_reset(cpu);
 	if (cpu->m && log_on(&cpu->m->log, LOG_CPU_RESET))
 		log_printf(&cpu->m->log, "CPU Reset (CPU %d)\n", cpu->id);

@@ -9,7 +9,8 @@
  * bit, ...). Every check that WRMSR performs on a value is here, so the
  * same rules hold for VM-entry MSR-load lists that call msr_write().
  *
- * TSC: cpu_rdtsc() = icount * MSR_TSC_PER_INSN + msr.tsc_offset. Writing
+ * TSC: cpu_rdtsc() = guest time (clock_ns) at MSR_TSC_HZ + msr.tsc_offset,
+ * or icount * MSR_TSC_PER_INSN + offset on a machine without a clock. Writing
  * IA32_TSC moves the offset so the counter reads the value written, and
  * adds the difference to IA32_TSC_ADJUST; writing IA32_TSC_ADJUST moves
  * the TSC by the same amount (SDM 17.17.3).
@@ -25,6 +26,8 @@
 #include "interp.h"
 #include "system.h"
 #include "virt.h"
+#include "../clock.h"
+#include "../machine.h"
 #include "../mmu/mmu.h"
 
 /* CPUID.7.0:EDX[28]: IA32_FLUSH_CMD. */
@@ -93,14 +96,24 @@ static unsigned mtrr_var_count(const struct cpu *cpu)
 	return n > 10 ? 10 : n;
 }
 
+/* The free-running count under the TSC: guest time at MSR_TSC_HZ on a
+ * machine with a clock (so the TSC runs while vCPUs halt and TSC-deadline
+ * timers agree with it), retired instructions on a bare machine. */
+static uint64_t tsc_count(const struct cpu *cpu)
+{
+	if (cpu->m && cpu->m->clock)
+		return muldiv64(clock_ns(cpu->m), MSR_TSC_HZ, 1000000000ull);
+	return cpu->icount * MSR_TSC_PER_INSN;
+}
+
 uint64_t cpu_rdtsc(struct cpu *cpu)
 {
-	return cpu->icount * MSR_TSC_PER_INSN + cpu->msr.tsc_offset;
+	return tsc_count(cpu) + cpu->msr.tsc_offset;
 }
 
 void cpu_set_tsc(struct cpu *cpu, uint64_t tsc)
 {
-	cpu->msr.tsc_offset = tsc - cpu->icount * MSR_TSC_PER_INSN;
+	cpu->msr.tsc_offset = tsc - tsc_count(cpu);
 }
 
 uint64_t cpu_random(struct cpu *cpu)
@@ -165,6 +178,8 @@ static int apic_base_write(struct cpu *cpu, uint64_t val)
 	/* BSP is read-only. */
 	val = (val & ~APIC_BASE_BSP) | (old & APIC_BASE_BSP);
 	cpu->msr.apic_base = val;
+	if (lapic_base_written)
+		lapic_base_written(cpu, old);
 	return 0;
 }
 

@@ -96,6 +96,9 @@
  * the run loop advances icount.)
  */
 #define MSR_TSC_PER_INSN 1ull
+/* On a machine with a clock the TSC follows guest time instead, at this
+ * nominal rate (1 tick per ns; the LAPIC's TSC-deadline mode uses it). */
+#define MSR_TSC_HZ 1000000000ull
 
 /* 0 on success, -1 for #GP(0). */
 int msr_read(struct cpu *cpu, uint32_t idx, uint64_t *val) __attribute__((warn_unused_result));
@@ -112,6 +115,8 @@ uint64_t cpu_random(struct cpu *cpu);
 /* Hooks other modules may define (see the top of this file). */
 int lapic_msr_read(struct cpu *cpu, uint32_t idx, uint64_t *val) __attribute__((weak));
 int lapic_msr_write(struct cpu *cpu, uint32_t idx, uint64_t val) __attribute__((weak));
+/* IA32_APIC_BASE was written (relocation, enable, x2APIC switch); old is the previous value. */
+void lapic_base_written(struct cpu *cpu, uint64_t old) __attribute__((weak));
 int vmx_msr_read(struct cpu *cpu, uint32_t idx, uint64_t *val) __attribute__((weak));
 int vmx_msr_write(struct cpu *cpu, uint32_t idx, uint64_t val) __attribute__((weak));
 int svm_msr_read(struct cpu *cpu, uint32_t idx, uint64_t *val) __attribute__((weak));

@@ -212,6 +212,8 @@ int cpu_write_cr8(struct cpu *cpu, uint64_t val)
 		return -1;
 	cpu->cr8 = val;
 	cpu->exit_request = 1;	/* the TPR gates pending interrupts */
+	if (lapic_tpr_written)
+		lapic_tpr_written(cpu);
 	return 0;
 }
 

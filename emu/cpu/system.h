@@ -37,6 +37,8 @@ int cpu_write_cr0(struct cpu *cpu, uint64_t val) __attribute__((warn_unused_resu
 int cpu_write_cr3(struct cpu *cpu, uint64_t val) __attribute__((warn_unused_result));
 int cpu_write_cr4(struct cpu *cpu, uint64_t val) __attribute__((warn_unused_result));
 int cpu_write_cr8(struct cpu *cpu, uint64_t val) __attribute__((warn_unused_result));
+/* The LAPIC's hook: CR8 (the TPR's priority class) was written (emu/dev/lapic.c). */
+void lapic_tpr_written(struct cpu *cpu) __attribute__((weak));
 int cpu_write_cr(struct cpu *cpu, unsigned n, uint64_t val) __attribute__((warn_unused_result));
 /* CR4 bits this vCPU's model supports (the rest are reserved). */
 uint64_t cpu_cr4_supported(const struct cpu *cpu);
