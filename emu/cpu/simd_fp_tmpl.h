@@ -92,7 +92,8 @@ static UT L(arith)(struct sfp *f, UT a, UT b, int op)
 	b = L(daz)(f, b);
 	if (L(nan2)(f, a, b, &r))
 		return r;
-	if (L(isdenorm)(a) || L(isdenorm)(b))
+	/* x / 0 reports ZE alone, even for a denormal dividend. */
+	if ((L(isdenorm)(a) || L(isdenorm)(b)) && !(op == L(OP_DIV) && L(iszero)(b)))
 		f->flags |= MXCSR_DE;
 	volatile FT va = L(tof)(a), vb = L(tof)(b), vr;
 	uint32_t h = host_fp_begin(f->mxcsr);
@@ -118,6 +119,10 @@ UT F(sqrt)(struct sfp *f, UT a)
 		if (L(issnan)(a))
 			f->flags |= MXCSR_IE;
 		return a | QBIT;
+	}
+	if ((a & SIGN) && !L(iszero)(a)) {
+		f->flags |= MXCSR_IE;	/* invalid, even for a denormal (no DE) */
+		return DEFNAN;
 	}
 	if (L(isdenorm)(a))
 		f->flags |= MXCSR_DE;
