@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "emu/cpu/cpuid.h"
 #include "emu/cpu/flags.h"
 #include "emu/cpu/simd.h"
 
@@ -59,6 +60,16 @@ void sx_init(void)
 	const char *seed = getenv("NESTEMU_DIFF_SEED");
 	sx.seed = seed ? strtoull(seed, NULL, 0) | 1 : 0x2545f4914f6cdd1dull;
 	sx.t = th_new(TH_LONG64);
+	/* The CPU models do not list AES-NI and PCLMULQDQ yet (cpuid.c):
+	 * turn them on, as -cpu skylake,+aes,+pclmulqdq would. */
+	sx_enable_aes(sx.t);
+}
+
+void sx_enable_aes(struct th *t)
+{
+	uint32_t *w = t->cpu->features;
+	w[FEAT_AES / 32] |= 1u << (FEAT_AES % 32);
+	w[FEAT_PCLMULQDQ / 32] |= 1u << (FEAT_PCLMULQDQ % 32);
 }
 
 void sx_fini(void)

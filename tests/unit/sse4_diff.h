@@ -63,6 +63,8 @@ bool sx_host_has(unsigned bit);
 /* Sets up the machine and the native page (idempotent per process). */
 void sx_init(void);
 void sx_fini(void);
+/* Sets the AES and PCLMULQDQ feature bits of t's CPU. */
+void sx_enable_aes(struct th *t);
 struct th *sx_th(void);
 
 /* Encodes x with ModRM for form f and immediate imm; returns the length. */
