@@ -100,14 +100,14 @@ static void aes_round(struct cpu *cpu, const struct insn *i, unsigned how)
 {
 	simd_check_sse(cpu);
 	union x128 key = sse4_src(cpu, i, 16, true);
-	union x128 st = *xmm(cpu, i->reg);
+	union x128 st = *sse4_xmm(cpu, i->reg);
 	bool inv = how & AES_DEC;
 	shift_sub(&st, inv);
 	if (!(how & AES_LAST))
 		mix_columns(&st, inv);
 	st.q[0] ^= key.q[0];
 	st.q[1] ^= key.q[1];
-	*xmm(cpu, i->reg) = st;
+	*sse4_xmm(cpu, i->reg) = st;
 }
 
 void aesenc_Vdq_Wdq(struct cpu *cpu, const struct insn *i) { aes_round(cpu, i, AES_ENC); }
@@ -120,7 +120,7 @@ void aesimc_Vdq_Wdq(struct cpu *cpu, const struct insn *i)
 	simd_check_sse(cpu);
 	union x128 st = sse4_src(cpu, i, 16, true);
 	mix_columns(&st, true);
-	*xmm(cpu, i->reg) = st;
+	*sse4_xmm(cpu, i->reg) = st;
 }
 
 static uint32_t sub_word(uint32_t w)
@@ -143,5 +143,5 @@ void aeskeygenassist_Vdq_Wdq_Ib(struct cpu *cpu, const struct insn *i)
 	r.d[1] = rot_word(sub_word(s.d[1])) ^ rcon;
 	r.d[2] = sub_word(s.d[3]);
 	r.d[3] = rot_word(sub_word(s.d[3])) ^ rcon;
-	*xmm(cpu, i->reg) = r;
+	*sse4_xmm(cpu, i->reg) = r;
 }

@@ -9,7 +9,7 @@
 void pclmulqdq_Vdq_Wdq_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg);
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg);
 	uint64_t a = d->q[i->imm & 1], b = s.q[(i->imm >> 4) & 1];
 	uint64_t lo = 0, hi = 0;
 	for (unsigned k = 0; k < 64; k++)

@@ -17,7 +17,7 @@ static void fp_ps(struct cpu *cpu, const struct insn *i, enum hpat pat)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true);
-	union x128 *d = xmm(cpu, i->reg), r;
+	union x128 *d = sse4_xmm(cpu, i->reg), r;
 	struct fpenv e = fpenv_of(cpu);
 	for (unsigned k = 0; k < 4; k++) {
 		if (pat == P_ADDSUB) {
@@ -36,7 +36,7 @@ static void fp_pd(struct cpu *cpu, const struct insn *i, enum hpat pat)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true);
-	union x128 *d = xmm(cpu, i->reg), r;
+	union x128 *d = sse4_xmm(cpu, i->reg), r;
 	struct fpenv e = fpenv_of(cpu);
 	if (pat == P_ADDSUB) {
 		r.q[0] = sse4_fp64(&e, FP_SUB, d->q[0], s.q[0]);
@@ -61,7 +61,7 @@ void hsubpd_Vpd_Wpd(struct cpu *cpu, const struct insn *i) { fp_pd(cpu, i, P_HSU
 static void movsdup(struct cpu *cpu, const struct insn *i, unsigned odd)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg);
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg);
 	for (unsigned k = 0; k < 4; k++)
 		d->d[k] = s.d[(k & ~1u) + odd];
 }
@@ -72,12 +72,12 @@ void movshdup_Vps_Wps(struct cpu *cpu, const struct insn *i) { movsdup(cpu, i, 1
 void movddup_Vpd_Wsd(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 8, false), *d = xmm(cpu, i->reg);
+	union x128 s = sse4_src(cpu, i, 8, false), *d = sse4_xmm(cpu, i->reg);
 	d->q[0] = d->q[1] = s.q[0];
 }
 
 void lddqu_Vdq_Mdq(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	*xmm(cpu, i->reg) = sse4_src(cpu, i, 16, false);
+	*sse4_xmm(cpu, i->reg) = sse4_src(cpu, i, 16, false);
 }

@@ -51,7 +51,7 @@ union x128 {
 };
 
 /* The XMM register n (low 128 bits of YMM n). */
-static inline union x128 *xmm(struct cpu *cpu, unsigned n)
+static inline union x128 *sse4_xmm(struct cpu *cpu, unsigned n)
 {
 	return (union x128 *)(void *)vreg(cpu, n);
 }
@@ -65,13 +65,13 @@ static inline union x128 sse4_src(struct cpu *cpu, const struct insn *i, unsigne
 }
 
 /* MMX registers alias the significands of the x87 physical registers. */
-static inline uint64_t mmx_get(struct cpu *cpu, unsigned n)
+static inline uint64_t sse4_mmx_get(struct cpu *cpu, unsigned n)
 {
 	return cpu->fpu.st[n & 7].mant;
 }
 
 /* Writes MMX register n and performs the MMX state transition. */
-static inline void mmx_put(struct cpu *cpu, unsigned n, uint64_t v)
+static inline void sse4_mmx_put(struct cpu *cpu, unsigned n, uint64_t v)
 {
 	cpu->fpu.st[n & 7].mant = v;
 	cpu->fpu.st[n & 7].sexp = 0xffff;
@@ -80,10 +80,10 @@ static inline void mmx_put(struct cpu *cpu, unsigned n, uint64_t v)
 }
 
 /* The Q operand of an MMX form: MMX register or 8 bytes of memory. */
-static inline uint64_t mmx_src(struct cpu *cpu, const struct insn *i)
+static inline uint64_t sse4_mmx_src(struct cpu *cpu, const struct insn *i)
 {
 	if (i->mod == 3)
-		return mmx_get(cpu, i->rm);
+		return sse4_mmx_get(cpu, i->rm);
 	return mem_read64(cpu, i->seg, insn_ea(cpu, i));
 }
 

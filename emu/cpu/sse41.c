@@ -22,9 +22,9 @@ static void run2(struct cpu *cpu, const struct insn *i, sse41_body *body)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true);
-	union x128 r = *xmm(cpu, i->reg);
+	union x128 r = *sse4_xmm(cpu, i->reg);
 	body(&r, &s);
-	*xmm(cpu, i->reg) = r;
+	*sse4_xmm(cpu, i->reg) = r;
 }
 
 #define ELEM(name, lane, cnt, expr)							\
@@ -89,7 +89,7 @@ void phminposuw_Vdq_Wdq(struct cpu *cpu, const struct insn *i) { run2(cpu, i, ph
 void ptest_Vdq_Wdq(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg);
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg);
 	uint64_t f = 0;
 	if (!((d->q[0] & s.q[0]) | (d->q[1] & s.q[1])))
 		f |= FL_ZF;
@@ -101,7 +101,7 @@ void ptest_Vdq_Wdq(struct cpu *cpu, const struct insn *i)
 void movntdqa_Vdq_Mdq(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	*xmm(cpu, i->reg) = sse4_src(cpu, i, 16, true);
+	*sse4_xmm(cpu, i->reg) = sse4_src(cpu, i, 16, true);
 }
 
 /* ---- PMOVSX / PMOVZX: widen the low elements of a short source --------- */
@@ -113,7 +113,7 @@ void movntdqa_Vdq_Mdq(struct cpu *cpu, const struct insn *i)
 		union x128 s = sse4_src(cpu, i, bytes, false), r;			\
 		for (unsigned k = 0; k < (cnt); k++)					\
 			r.out[k] = s.in[k];						\
-		*xmm(cpu, i->reg) = r;							\
+		*sse4_xmm(cpu, i->reg) = r;							\
 	}
 PMOV(pmovsxbw, Vdq_Wq, 8, sw, sb, 8)
 PMOV(pmovsxbd, Vdq_Wd, 4, sd, sb, 4)
@@ -133,7 +133,7 @@ PMOV(pmovzxdq, Vdq_Wq, 8, q, d, 2)
 /* Element k of size esz bytes comes from the source when bit k of mask. */
 static void blend(struct cpu *cpu, const struct insn *i, unsigned esz, unsigned mask)
 {
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg);
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg);
 	for (unsigned k = 0; k < 16 / esz; k++)
 		if (mask >> k & 1)
 			memcpy(&d->b[k * esz], &s.b[k * esz], esz);
@@ -144,7 +144,7 @@ static unsigned xmm0_mask(struct cpu *cpu, unsigned esz)
 {
 	unsigned m = 0;
 	for (unsigned k = 0; k < 16 / esz; k++)
-		m |= (unsigned)(xmm(cpu, 0)->b[k * esz + esz - 1] >> 7) << k;
+		m |= (unsigned)(sse4_xmm(cpu, 0)->b[k * esz + esz - 1] >> 7) << k;
 	return m;
 }
 
@@ -179,7 +179,7 @@ static void pextr(struct cpu *cpu, const struct insn *i, unsigned bytes)
 	simd_check_sse(cpu);
 	unsigned k = (unsigned)i->imm & (16 / bytes - 1);
 	uint64_t v = 0;
-	memcpy(&v, &xmm(cpu, i->reg)->b[k * bytes], bytes);
+	memcpy(&v, &sse4_xmm(cpu, i->reg)->b[k * bytes], bytes);
 	store_e(cpu, i, v, bytes);
 }
 
@@ -194,7 +194,7 @@ static void pinsr(struct cpu *cpu, const struct insn *i, unsigned bytes)
 	simd_check_sse(cpu);
 	uint64_t v = load_e(cpu, i, bytes);
 	unsigned k = (unsigned)i->imm & (16 / bytes - 1);
-	memcpy(&xmm(cpu, i->reg)->b[k * bytes], &v, bytes);
+	memcpy(&sse4_xmm(cpu, i->reg)->b[k * bytes], &v, bytes);
 }
 
 void pinsrb_Vdq_Ry_Ib(struct cpu *cpu, const struct insn *i) { pinsr(cpu, i, 1); }
@@ -207,10 +207,10 @@ void insertps_Vdq_Udq_Ib(struct cpu *cpu, const struct insn *i)
 	unsigned imm = (unsigned)i->imm & 0xff;
 	uint32_t v;
 	if (i->mod == 3)
-		v = xmm(cpu, i->rm)->d[imm >> 6];
+		v = sse4_xmm(cpu, i->rm)->d[imm >> 6];
 	else
 		v = mem_read32(cpu, i->seg, insn_ea(cpu, i));
-	union x128 *d = xmm(cpu, i->reg);
+	union x128 *d = sse4_xmm(cpu, i->reg);
 	d->d[(imm >> 4) & 3] = v;
 	for (unsigned k = 0; k < 4; k++)
 		if (imm >> k & 1)
@@ -222,7 +222,7 @@ void insertps_Vdq_Udq_Ib(struct cpu *cpu, const struct insn *i)
 void mpsadbw_Vdq_Wdq_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg), r;
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg), r;
 	unsigned imm = (unsigned)i->imm;
 	unsigned aoff = (imm & 4) ? 4 : 0, boff = (imm & 3) * 4;
 	for (unsigned k = 0; k < 8; k++) {
@@ -244,7 +244,7 @@ static void round_common(struct cpu *cpu, const struct insn *i, unsigned esz, bo
 {
 	simd_check_sse(cpu);
 	union x128 s = packed ? sse4_src(cpu, i, 16, true) : sse4_src(cpu, i, esz, false);
-	union x128 r = *xmm(cpu, i->reg);
+	union x128 r = *sse4_xmm(cpu, i->reg);
 	struct fpenv e = fpenv_of(cpu);
 	unsigned imm = (unsigned)i->imm & 15;
 	for (unsigned k = 0; k < (packed ? 16 / esz : 1); k++) {
@@ -254,7 +254,7 @@ static void round_common(struct cpu *cpu, const struct insn *i, unsigned esz, bo
 			r.q[k] = sse4_round64(&e, s.q[k], imm);
 	}
 	simd_fp_exceptions(cpu, e.flags);
-	*xmm(cpu, i->reg) = r;
+	*sse4_xmm(cpu, i->reg) = r;
 }
 
 void roundps_Vps_Wps_Ib(struct cpu *cpu, const struct insn *i) { round_common(cpu, i, 4, true); }
@@ -268,7 +268,7 @@ void roundsd_Vsd_Wsd_Ib(struct cpu *cpu, const struct insn *i) { round_common(cp
 void dpps_Vps_Wps_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg), r;
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg), r;
 	struct fpenv e = fpenv_of(cpu);
 	unsigned imm = (unsigned)i->imm;
 	uint32_t t[4];
@@ -286,7 +286,7 @@ void dpps_Vps_Wps_Ib(struct cpu *cpu, const struct insn *i)
 void dppd_Vpd_Wpd_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
-	union x128 s = sse4_src(cpu, i, 16, true), *d = xmm(cpu, i->reg), r;
+	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg), r;
 	struct fpenv e = fpenv_of(cpu);
 	unsigned imm = (unsigned)i->imm;
 	uint64_t t[2];

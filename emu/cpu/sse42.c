@@ -44,7 +44,7 @@ static unsigned implicit_len(const int32_t *v, unsigned n)
 static struct strcmp_res pcmpstr(struct cpu *cpu, const struct insn *i, bool explicit_)
 {
 	simd_check_sse(cpu);
-	union x128 bs = sse4_src(cpu, i, 16, false), *as = xmm(cpu, i->reg);
+	union x128 bs = sse4_src(cpu, i, 16, false), *as = sse4_xmm(cpu, i->reg);
 	unsigned imm = (unsigned)i->imm & 0xff;
 	bool words = imm & 1, sgn = imm & 2;
 	unsigned n = words ? 8 : 16;
@@ -137,7 +137,7 @@ static void pcmpstrm(struct cpu *cpu, const struct insn *i, bool explicit_)
 	} else {
 		m.w[0] = (uint16_t)r.intres2;
 	}
-	*xmm(cpu, 0) = m;
+	*sse4_xmm(cpu, 0) = m;
 	flags_set_arith(cpu, r.flags);
 }
 

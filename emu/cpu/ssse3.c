@@ -16,19 +16,19 @@ typedef void ssse3_body(union x128 *r, const union x128 *d, const union x128 *s,
 static void run_mmx(struct cpu *cpu, const struct insn *i, ssse3_body *body)
 {
 	simd_check_mmx(cpu);
-	union x128 s = { .q = { mmx_src(cpu, i), 0 } };
-	union x128 d = { .q = { mmx_get(cpu, i->reg), 0 } }, r = d;
+	union x128 s = { .q = { sse4_mmx_src(cpu, i), 0 } };
+	union x128 d = { .q = { sse4_mmx_get(cpu, i->reg), 0 } }, r = d;
 	body(&r, &d, &s, 8);
-	mmx_put(cpu, i->reg, r.q[0]);
+	sse4_mmx_put(cpu, i->reg, r.q[0]);
 }
 
 static void run_xmm(struct cpu *cpu, const struct insn *i, ssse3_body *body)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true);
-	union x128 d = *xmm(cpu, i->reg), r = d;
+	union x128 d = *sse4_xmm(cpu, i->reg), r = d;
 	body(&r, &d, &s, 16);
-	*xmm(cpu, i->reg) = r;
+	*sse4_xmm(cpu, i->reg) = r;
 }
 
 #define SSSE3_PAIR(name, body) \
@@ -115,16 +115,16 @@ static void palignr(union x128 *r, const union x128 *d, const union x128 *s, uns
 void palignr_Pq_Qq_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_mmx(cpu);
-	union x128 s = { .q = { mmx_src(cpu, i), 0 } };
-	union x128 d = { .q = { mmx_get(cpu, i->reg), 0 } }, r;
+	union x128 s = { .q = { sse4_mmx_src(cpu, i), 0 } };
+	union x128 d = { .q = { sse4_mmx_get(cpu, i->reg), 0 } }, r;
 	palignr(&r, &d, &s, 8, (unsigned)(i->imm & 0xff));
-	mmx_put(cpu, i->reg, r.q[0]);
+	sse4_mmx_put(cpu, i->reg, r.q[0]);
 }
 
 void palignr_Vdq_Wdq_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true), r;
-	palignr(&r, xmm(cpu, i->reg), &s, 16, (unsigned)(i->imm & 0xff));
-	*xmm(cpu, i->reg) = r;
+	palignr(&r, sse4_xmm(cpu, i->reg), &s, 16, (unsigned)(i->imm & 0xff));
+	*sse4_xmm(cpu, i->reg) = r;
 }
