@@ -1047,7 +1047,9 @@ static struct x128 xsin_series(struct x128 r, bool cosine)
 /* Reduces x by pi/2: returns r and the quadrant. */
 static struct x128 xreduce(struct x128 x, unsigned *quad)
 {
+	/* the x87 reduces with a 66-bit pi */
 	struct x128 pio2 = xconst(1);
+	pio2.m &= ~(u128)0 << 62;
 	pio2.e -= 1;
 	*quad = 0;
 	if (x.e < -1 || !x.m)
@@ -1095,6 +1097,11 @@ struct f80 f80_f2xm1(struct f80_ctx *c, struct f80 a)
 		return a;
 	if (u.k == K_INF)
 		return u.s ? mk(1, BIAS, 1ull << 63) : a;
+	if (u.e >= BIAS && !(u.e == BIAS && u.m == 1ull << 63)) {
+		/* |x| > 1: outside the domain, the x87 leaves ST(0) alone */
+		c->flags |= F80_PE;
+		return a;
+	}
 	struct x128 t = xmul(xfrom(a), xconst(2));
 	return xround(c, xexpm1(t));
 }

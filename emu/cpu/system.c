@@ -27,6 +27,7 @@
 #include "cpuid.h"
 #include "interp.h"
 #include "msr.h"
+#include "x87.h"
 #include "../machine.h"
 #include "../mmu/mmu.h"
 
@@ -881,5 +882,5 @@ void fwait(struct cpu *cpu, const struct insn *i)
 {
 	if ((cpu->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
 		cpu_fault(cpu, EXC_NM, NO_ERROR_CODE);
-	/* Pending unmasked x87 exceptions (#MF) belong to the x87 model. */
+	x87_check_pending(cpu);	/* pending unmasked x87 exception: #MF / FERR# */
 }

@@ -188,11 +188,32 @@ static void check_nm(struct cpu *cpu)
 
 /* Start of a waiting non-control instruction: #NM, pending #MF, then the
  * instruction and data pointers (esc = the escape byte's low 3 bits). */
+/* ModRM.rm of a memory operand, rebuilt from the decoded address form. */
+static unsigned mem_rm(const struct insn *i)
+{
+	if (i->asz == 1) {
+		static const uint8_t pairs[8][2] = { { R_BX, R_SI }, { R_BX, R_DI }, { R_BP, R_SI }, { R_BP, R_DI },
+						     { R_SI, R_NONE }, { R_DI, R_NONE }, { R_BP, R_NONE },
+						     { R_BX, R_NONE } };
+		if (i->base == R_NONE)
+			return 6;
+		for (unsigned k = 0; k < 8; k++)
+			if (pairs[k][0] == i->base && pairs[k][1] == i->index)
+				return k;
+		return 0;
+	}
+	if (i->index != R_NONE || (i->base & 7) == R_SP)
+		return 4;
+	if (i->base == R_NONE)
+		return 5;
+	return i->base & 7u;
+}
+
 static void begin(struct cpu *cpu, const struct insn *i, unsigned esc)
 {
 	x87_check_pending(cpu);
 	struct fpu_state *f = &cpu->fpu;
-	unsigned modrm = (unsigned)i->mod << 6 | (i->reg & 7u) << 3 | (i->mod == 3 ? i->rm & 7u : 0);
+	unsigned modrm = (unsigned)i->mod << 6 | (i->reg & 7u) << 3 | (i->mod == 3 ? i->rm & 7u : mem_rm(i));
 	f->fop = (uint16_t)(esc << 8 | modrm);
 	f->fip = cpu->rip;
 	f->fcs = cpu->seg[S_CS].sel;
