@@ -295,3 +295,21 @@ Test(sse, fxsave_ffxsr)
 	cr_expect_eq(th_read(t, TH_DATA + 160, 1), 0x42u, "normal FXSAVE saves them");
 	th_free(t);
 }
+
+/* Tininess is detected after rounding (as the host CPUs the differential
+ * suite ran on do): 2^-126 * (1 - 2^-25) rounds to the smallest normal,
+ * so neither UE nor an FTZ flush happens, only PE. */
+Test(sse, tininess_after_rounding)
+{
+	for (int ftz = 0; ftz < 2; ftz++) {
+		struct th *t = sse_machine(TH_LONG64);
+		t->cpu->mxcsr = 0x1f80 | (ftz ? MXCSR_FTZ : 0);
+		t->cpu->vr[1].q[0] = 0x380ffffff0000000ull;	/* 2^-126 * (1 - 2^-25) */
+		th_asm(t, "cvtsd2ss xmm0, xmm1");
+		th_run(t);
+		cr_assert_eq(t->exc_vector, -1);
+		cr_expect_eq(t->cpu->vr[0].d[0], 0x00800000u);
+		cr_expect_eq(t->cpu->mxcsr & 0x3f, MXCSR_PE);
+		th_free(t);
+	}
+}
