@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_linux.h"
 #include "loader.h"
 #include "machine.h"
 
@@ -627,6 +628,20 @@ int loader_load_multiboot(struct machine *m, const char *kernel, const char *cmd
 
 	if (buf == NULL)
 		return -1;
+	if (boot_linux_is_bzimage(buf, size)) {
+		/* A Linux bzImage: -initrd is one file, the initial ramdisk. */
+		size_t isize = 0;
+		uint8_t *ird = NULL;
+
+		if (initrd && *initrd && (ird = read_file(initrd, "initrd", &isize, err, errlen)) == NULL) {
+			free(buf);
+			return -1;
+		}
+		r = boot_linux_image(m, buf, size, kernel, cmdline, ird, isize, err, errlen);
+		free(ird);
+		free(buf);
+		return r;
+	}
 	r = loader_multiboot_image(m, buf, size, kernel, cmdline, initrd, err, errlen);
 	free(buf);
 	return r;

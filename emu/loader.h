@@ -37,6 +37,8 @@ int loader_map_bios(struct machine *m, const void *image, size_t size, char *err
  * information). `initrd` lists modules QEMU-style: "file1 args,file2"
  * (",," is a literal comma); NULL for none. The load is redone by every
  * machine_reset(). Returns 0, or -1 with one sentence in err.
+ * A file with a Linux setup header ("HdrS" at 0x202) is booted as a
+ * bzImage instead (emu/boot_linux.h), with `initrd` its one initrd file.
  */
 int loader_load_multiboot(struct machine *m, const char *kernel, const char *cmdline,
 			  const char *initrd, char *err, size_t errlen)
