@@ -19,6 +19,7 @@
 
 #include "alu.h"
 #include "cpu.h"
+#include "cpuid.h"
 #include "flags.h"
 #include "interp.h"
 #include "mem.h"
@@ -132,6 +133,11 @@ void avx_op(struct cpu *cpu, const struct insn *i, avx_fn fn, unsigned flags)
 
 /* ---- IEEE element helpers ------------------------------------------------ */
 
+static bool avx_amd(const struct cpu *cpu)
+{
+	return cpu->model && cpu->model->vendor == VENDOR_AMD;
+}
+
 static unsigned fe_to_mx(int fe)
 {
 	return ((fe & FE_INVALID) ? MX_IE : 0) | ((fe & FE_DIVBYZERO) ? MX_ZE : 0) |
@@ -177,33 +183,34 @@ U avx_##S##_out(struct cpu *cpu, U r, int fe, unsigned *exc)				\
 U avx_##S##_op(struct cpu *cpu, unsigned op, U a, U b, unsigned *exc)			\
 {											\
 	if (op == AF_MIN || op == AF_MAX) {						\
+		unsigned d0 = 0;	/* DAZ applies even to the NaN case */	\
+		a = avx_##S##_in(cpu, a, &d0);						\
+		b = avx_##S##_in(cpu, b, &d0);						\
 		if (S##_isnan(a) || S##_isnan(b)) {					\
 			*exc |= MX_IE;							\
 			return b;							\
 		}									\
-		a = avx_##S##_in(cpu, a, exc);						\
-		b = avx_##S##_in(cpu, b, exc);						\
+		*exc |= d0;								\
 		T x = S##_t(a), y = S##_t(b);						\
 		if (op == AF_MIN)							\
 			return x < y ? a : b;						\
 		return x > y ? a : b;							\
 	}										\
+	unsigned e0 = 0;	/* DE: not reported with IE or ZE (SDM 4.9.2) */	\
 	if (op == AF_SQRT) {								\
 		if (S##_isnan(b)) {							\
 			if (S##_issnan(b))						\
 				*exc |= MX_IE;						\
 			return b | (QUIET);						\
 		}									\
-		b = avx_##S##_in(cpu, b, exc);						\
+		b = avx_##S##_in(cpu, b, &e0);						\
 	} else if (S##_isnan(a) || S##_isnan(b)) {					\
 		if (S##_issnan(a) || S##_issnan(b))					\
 			*exc |= MX_IE;							\
 		return S##_isnan(a) ? a | (QUIET) : b | (QUIET);			\
 	} else {									\
-		unsigned e0 = 0;							\
 		a = avx_##S##_in(cpu, a, &e0);						\
 		b = avx_##S##_in(cpu, b, &e0);						\
-		*exc |= e0;								\
 	}										\
 	volatile T x = S##_t(a), y = S##_t(b);						\
 	volatile T r;									\
@@ -216,6 +223,8 @@ U avx_##S##_op(struct cpu *cpu, unsigned op, U a, U b, unsigned *exc)			\
 	default: r = SQRT(y); break;							\
 	}										\
 	int fe = fetestexcept(FE_ALL_EXCEPT);						\
+	if (!(fe & (FE_INVALID | FE_DIVBYZERO)))					\
+		*exc |= e0;								\
 	return avx_##S##_out(cpu, S##_u(r), fe, exc);					\
 }											\
 U avx_##S##_fma(struct cpu *cpu, U a, U b, U c, bool neg_mul, bool neg_c,		\
@@ -224,9 +233,9 @@ U avx_##S##_fma(struct cpu *cpu, U a, U b, U c, bool neg_mul, bool neg_c,		\
 	if (S##_isnan(a) || S##_isnan(b) || S##_isnan(c)) {				\
 		if (S##_issnan(a) || S##_issnan(b) || S##_issnan(c))			\
 			*exc |= MX_IE;							\
-		/* 0 * inf + QNaN is invalid too (SDM VFMADD* exceptions). */		\
+		/* 0 * inf + QNaN is invalid on Intel (SDM VFMADD*), not on AMD. */	\
 		U r = S##_isnan(a) ? a : S##_isnan(b) ? b : c;				\
-		if (!S##_isnan(a) && !S##_isnan(b)) {					\
+		if (!S##_isnan(a) && !S##_isnan(b) && !avx_amd(cpu)) {			\
 			U ma = a & ~(SIGN), mb = b & ~(SIGN);				\
 			if ((ma == 0 && mb == (EXP)) || (mb == 0 && ma == (EXP)))	\
 				*exc |= MX_IE;						\
@@ -289,6 +298,14 @@ bool avx_##S##_cmp(struct cpu *cpu, unsigned pred, U a, U b, unsigned *exc)		\
 FP_TEMPLATE(float, uint32_t, f32, 0x80000000u, 0x7f800000u, 0x00400000u, 0xffc00000u, sqrtf, fmaf)
 FP_TEMPLATE(double, uint64_t, f64, 0x8000000000000000ull, 0x7ff0000000000000ull,
 	    0x0008000000000000ull, 0xfff8000000000000ull, sqrt, fma)
+
+/* The 256-bit-only forms (VINSERTF128, VPERM2F128 ...): #UD with VEX.L = 0. */
+void avx_need_l1(struct cpu *cpu, const struct insn *i)
+{
+	if (!(i->flags & INSN_VEXL))
+		insn_ud(cpu, i);
+}
+#define need_l1 avx_need_l1
 
 /* ---- packed and scalar FP arithmetic ------------------------------------ */
 
@@ -863,8 +880,8 @@ static unsigned bcast_el(struct cpu *cpu, const struct insn *i, union vreg *d, c
 	return 0;
 }
 void vbroadcastss(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, bcast_el, AX_NOV | AX_M(AM_4)); }
-void vbroadcastsd(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, bcast_el, AX_NOV | AX_M(AM_8)); }
-void vbroadcastf128(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, bcast_el, AX_NOV | AX_M(AM_16)); }
+void vbroadcastsd(struct cpu *cpu, const struct insn *i) { need_l1(cpu, i); avx_op(cpu, i, bcast_el, AX_NOV | AX_M(AM_8)); }
+void vbroadcastf128(struct cpu *cpu, const struct insn *i) { need_l1(cpu, i); avx_op(cpu, i, bcast_el, AX_NOV | AX_M(AM_16)); }
 
 /* VINSERTF128/I128: a with 128 bits of b at imm[0]; VEXTRACTF128/I128. */
 static unsigned insert128_el(struct cpu *cpu, const struct insn *i, union vreg *d, const union vreg *a,
@@ -874,10 +891,11 @@ static unsigned insert128_el(struct cpu *cpu, const struct insn *i, union vreg *
 	memcpy(&d->b[(i->imm & 1) * 16], b->b, 16);
 	return 0;
 }
-void vinsertf128(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, insert128_el, AX_M(AM_16)); }
+void vinsertf128(struct cpu *cpu, const struct insn *i) { need_l1(cpu, i); avx_op(cpu, i, insert128_el, AX_M(AM_16)); }
 void vextractf128(struct cpu *cpu, const struct insn *i)
 {
 	avx_check(cpu);
+	need_l1(cpu, i);
 	if (i->vvvv)
 		insn_ud(cpu, i);
 	union vreg v;
@@ -904,7 +922,7 @@ static unsigned perm2f128_el(struct cpu *cpu, const struct insn *i, union vreg *
 	*d = r;
 	return 0;
 }
-void vperm2f128(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, perm2f128_el, 0); }
+void vperm2f128(struct cpu *cpu, const struct insn *i) { need_l1(cpu, i); avx_op(cpu, i, perm2f128_el, 0); }
 
 /* VPERMILPS/PD with a variable (vvvv = control... rm) or immediate control. */
 static unsigned permilps_el(struct cpu *cpu, const struct insn *i, union vreg *d, const union vreg *a,
@@ -1163,7 +1181,8 @@ static uint64_t f64_to_int(struct cpu *cpu, uint64_t a, unsigned bits, bool tz, 
 		*exc |= MX_IE;
 		return indef;
 	}
-	a = avx_f64_in(cpu, a, exc);
+	unsigned no_de = 0;	/* conversions to integers do not report DE */
+	a = avx_f64_in(cpu, a, &no_de);
 	double x, r;
 	memcpy(&x, &a, 8);
 	r = tz ? trunc(x) : nearbyint(x);	/* nearbyint honours the host mode set from MXCSR */
@@ -1183,7 +1202,8 @@ static uint64_t f32_to_int(struct cpu *cpu, uint32_t a, unsigned bits, bool tz, 
 		*exc |= MX_IE;
 		return 1ull << (bits - 1);
 	}
-	a = avx_f32_in(cpu, a, exc);
+	unsigned no_de = 0;
+	a = avx_f32_in(cpu, a, &no_de);
 	float x;
 	memcpy(&x, &a, 4);
 	double y = x;

@@ -63,6 +63,8 @@ static inline unsigned avx_len(const struct insn *i)
 {
 	return (i->flags & INSN_VEXL) ? 32 : 16;
 }
+/* #UD unless VEX.L = 1 (the 256-bit-only forms). */
+void avx_need_l1(struct cpu *cpu, const struct insn *i);
 /* Runs an element operation through the operand engine. */
 void avx_op(struct cpu *cpu, const struct insn *i, avx_fn fn, unsigned flags);
 /* Writes v to YMM register r, zeroing bytes n..31. */

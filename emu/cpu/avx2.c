@@ -483,6 +483,8 @@ static unsigned bcast_el(EL_PARAMS)
 void vpbroadcast(struct cpu *cpu, const struct insn *i)
 {
 	unsigned opc = opcode_table[i->op].opcode;
+	if (opc == 0x5a)
+		avx_need_l1(cpu, i);	/* VBROADCASTI128 */
 	unsigned code = opc == 0x78 ? AM_1 : opc == 0x79 ? AM_2 : opc == 0x58 ? AM_4 : opc == 0x59 ? AM_8 : AM_16;
 	avx_op(cpu, i, bcast_el, AX_NOV | AX_M(code));
 }
@@ -493,7 +495,7 @@ static unsigned insert128_el(EL_PARAMS)
 	memcpy(&d->b[(i->imm & 1) * 16], b->b, 16);
 	return 0;
 }
-void vinserti128(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, insert128_el, AX_M(AM_16)); }
+void vinserti128(struct cpu *cpu, const struct insn *i) { avx_need_l1(cpu, i); avx_op(cpu, i, insert128_el, AX_M(AM_16)); }
 
 static unsigned perm2_el(EL_PARAMS)
 {
@@ -509,7 +511,7 @@ static unsigned perm2_el(EL_PARAMS)
 	*d = r;
 	return 0;
 }
-void vperm2i128(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, perm2_el, 0); }
+void vperm2i128(struct cpu *cpu, const struct insn *i) { avx_need_l1(cpu, i); avx_op(cpu, i, perm2_el, 0); }
 
 /* VPERMD/VPERMPS: dwords of b indexed by a; VPERMQ/VPERMPD: qwords of b by imm. */
 static unsigned permd_el(EL_PARAMS)
@@ -528,8 +530,8 @@ static unsigned permq_el(EL_PARAMS)
 	*d = r;
 	return 0;
 }
-void vpermd(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, permd_el, 0); }
-void vpermq(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, permq_el, AX_NOV); }
+void vpermd(struct cpu *cpu, const struct insn *i) { avx_need_l1(cpu, i); avx_op(cpu, i, permd_el, 0); }
+void vpermq(struct cpu *cpu, const struct insn *i) { avx_need_l1(cpu, i); avx_op(cpu, i, permq_el, AX_NOV); }
 
 /* ---- gathers ---------------------------------------------------------------- */
 

@@ -78,7 +78,10 @@ static uint16_t single_to_half(struct cpu *cpu, uint32_t f, unsigned rc, unsigne
 	}
 	if (inexact) {
 		*exc |= MX_PE;
-		if (ax < ldexp(1.0, -14))
+		/* Tininess after rounding: to 11 significant bits with an
+		 * unbounded exponent, is the magnitude below 2^-14? */
+		if (ax < ldexp(1.0, -14) &&
+		    ldexp(round_by(ldexp(ax, -(e - 10)), sign != 0, rc), e - 10) < ldexp(1.0, -14))
 			*exc |= MX_UE;
 	}
 	if (mag >= ldexp(1.0, -14)) {
