@@ -17,34 +17,33 @@
 
 #include "interp.h"
 #include "mem.h"
+#include "x87.h"
 
 void simd_check_sse(struct cpu *cpu)
 {
 	if ((cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR))
-		cpu_fault(cpu, EXC_UD, 0);
+		cpu_fault(cpu, EXC_UD, NO_ERROR_CODE);
 	if (cpu->cr0 & CR0_TS)
-		cpu_fault(cpu, EXC_NM, 0);
+		cpu_fault(cpu, EXC_NM, NO_ERROR_CODE);
 }
 
 void simd_check_mmx(struct cpu *cpu)
 {
 	if (cpu->cr0 & CR0_EM)
-		cpu_fault(cpu, EXC_UD, 0);
+		cpu_fault(cpu, EXC_UD, NO_ERROR_CODE);
 	if (cpu->cr0 & CR0_TS)
-		cpu_fault(cpu, EXC_NM, 0);
+		cpu_fault(cpu, EXC_NM, NO_ERROR_CODE);
 	/* A pending unmasked x87 exception (FSW.ES) is delivered first
-	 * (SDM Vol. 3 12.5, "#MF"); with CR0.NE = 0 it is signalled on
-	 * FERR#, which this machine does not wire, so it is ignored. */
-	if ((cpu->fpu.fsw & 0x80) && (cpu->cr0 & CR0_NE))
-		cpu_fault(cpu, EXC_MF, 0);
+	 * (SDM Vol. 3 12.5, "#MF"), or signalled on FERR# with CR0.NE = 0. */
+	x87_check_pending(cpu);
 }
 
 void simd_check_avx(struct cpu *cpu)
 {
 	if (!(cpu->cr4 & CR4_OSXSAVE) || (cpu->xcr0 & 6) != 6)
-		cpu_fault(cpu, EXC_UD, 0);
+		cpu_fault(cpu, EXC_UD, NO_ERROR_CODE);
 	if (cpu->cr0 & CR0_TS)
-		cpu_fault(cpu, EXC_NM, 0);
+		cpu_fault(cpu, EXC_NM, NO_ERROR_CODE);
 }
 
 /* The alignment check of the aligned forms is on the linear address
@@ -103,7 +102,7 @@ void simd_fp_exceptions(struct cpu *cpu, unsigned flags)
 		/* The flags are set before the handler runs; the fault
 		 * unwinds, so this write must survive it. */
 		cpu->mxcsr |= flags;
-		cpu_fault(cpu, (cpu->cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD, 0);
+		cpu_fault(cpu, (cpu->cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD, NO_ERROR_CODE);
 	}
 	cpu->mxcsr |= flags;
 }

@@ -228,7 +228,7 @@ static bool fx_xmm(struct cpu *cpu)
 static uint64_t fx_area(struct cpu *cpu, const struct insn *i)
 {
 	if ((cpu->cr0 & (CR0_EM | CR0_TS)))
-		cpu_fault(cpu, EXC_NM, 0);
+		cpu_fault(cpu, EXC_NM, NO_ERROR_CODE);
 	uint64_t ea = insn_ea(cpu, i);
 	if ((cpu->segbase[i->seg] + ea) & 15)
 		cpu_fault(cpu, EXC_GP, 0);
