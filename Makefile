@@ -92,6 +92,8 @@ check: $(NESTEMU) $(B)/unit-tests $(B)/opcov $(GUEST_BINS)
 	sh tests/guests/run.sh $(NESTEMU) $(B)/guests
 	@echo "== command line =="
 	sh tests/cli/run.sh $(NESTEMU) $(B)/guests
+	@echo "== monitor =="
+	sh tests/monitor/run.sh $(NESTEMU) $(B)/guests
 
 asan:
 	$(MAKE) MODE=asan check

@@ -15,9 +15,11 @@
 #include <time.h>
 
 #include "config.h"
+#include "config_file.h"
 #include "loader.h"
 #include "machine.h"
 #include "cpu/cpuid.h"
+#include "../monitor/monitor.h"
 
 #define EXIT_ICOUNT 124
 
@@ -31,6 +33,8 @@ struct options {
 	unsigned log_mask;
 	const char *log_file;
 	uint64_t max_insns;
+	const char *monitor, *monitor_script, *name;	/* monitor options */
+	bool start_stopped, snapshot;
 	int icount_shift;	/* -1: host time */
 };
 
@@ -71,6 +75,18 @@ static void usage(FILE *f)
 		"                      and jumps to the next timer while the CPU halts:\n"
 		"                      runs are reproducible\n"
 		"  -stats              print instructions retired, seconds and MIPS at exit\n"
+		"\n"
+		"Monitor and configuration:\n"
+		"  -monitor DEV        monitor console: stdio, unix:PATH[,server] or\n"
+		"                      tcp:HOST:PORT (one client at a time)\n"
+		"  -monitor-script F   run monitor commands from F before starting\n"
+		"  -S                  start with the machine stopped (use the monitor's cont)\n"
+		"  -name NAME          name of this machine\n"
+		"  -snapshot           accepted; there are no disks yet to protect\n"
+		"  -config FILE        read options from an INI file: a [machine] section with\n"
+		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
+		"                      debugcon, display, monitor, no-reboot, name\n"
+		"                      (options on the command line win)\n"
 		"\n"
 		"  -h, --help          this text\n"
 		"  --version           version\n"
@@ -153,8 +169,26 @@ static bool valid_chardev(const char *s)
 	       (strncmp(s, "file:", 5) == 0 && s[5] != '\0');
 }
 
-static void parse_args(int argc, char **argv, struct options *o)
+__attribute__((format(printf, 2, 3), noreturn)) static void die_at(const char *where,
+								    const char *fmt, ...)
 {
+	va_list ap;
+
+	fflush(stdout);
+	fputs("nestemu: ", stderr);
+	if (where)
+		fprintf(stderr, "%s: ", where);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* where: "FILE:LINE" for options read from -config, NULL on the command line. */
+static void parse_args(int argc, char **argv, struct options *o, const char *where)
+{
+#define die(...) die_at(where, __VA_ARGS__)
 	for (int k = 1; k < argc; k++) {
 		const char *a = argv[k];
 		const char *v = NULL;
@@ -253,10 +287,63 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->icount_shift = (int)n;
 		} else if (!strcmp(a, "-stats")) {
 			o->stats = true;
+		} else if (!strcmp(a, "-monitor")) {
+			ARG(); o->monitor = v;
+		} else if (!strcmp(a, "-monitor-script")) {
+			ARG(); o->monitor_script = v;
+		} else if (!strcmp(a, "-S")) {
+			o->start_stopped = true;
+		} else if (!strcmp(a, "-snapshot")) {
+			o->snapshot = true;
+		} else if (!strcmp(a, "-name")) {
+			ARG(); o->name = v;
+		} else if (!strcmp(a, "-config") && where == NULL) {
+			ARG();	/* already applied by read_config */
 		} else {
 			die("unknown option '%s' (see nestemu --help)", argv[k]);
 		}
 #undef ARG
+	}
+#undef die
+}
+
+/* -config FILE: applies the file's keys as options, before the command line. */
+static void read_config(int argc, char **argv, struct options *o, struct config_file *cf)
+{
+	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
+					    "serial", "debugcon", "display", "monitor", "no-reboot",
+					    "name", NULL };
+	const char *path = NULL;
+	char err[600];
+
+	for (int k = 1; k < argc; k++)
+		if (!strcmp(argv[k], "-config") || !strcmp(argv[k], "--config")) {
+			if (k + 1 >= argc)
+				die("option %s needs an argument (see nestemu --help)", argv[k]);
+			path = argv[++k];
+		}
+	if (path == NULL)
+		return;
+	if (config_load(path, "machine", keys, cf, err, sizeof(err)) < 0)
+		die("%s", err);
+	for (int i = 0; i < cf->n; i++) {
+		char where[300], opt[40];
+		char *args[3];
+		snprintf(where, sizeof(where), "%s:%d", path, cf->e[i].line);
+		snprintf(opt, sizeof(opt), "-%s", cf->e[i].key);
+		args[0] = argv[0];
+		args[1] = opt;
+		args[2] = cf->e[i].value;
+		if (!strcmp(cf->e[i].key, "no-reboot")) {
+			bool on;
+			if (!config_parse_bool(cf->e[i].value, &on))
+				die_at(where, "invalid value '%s' for no-reboot (use yes or no)",
+				       cf->e[i].value);
+			if (on)
+				parse_args(2, args, o, where);
+			continue;
+		}
+		parse_args(3, args, o, where);
 	}
 }
 
@@ -279,7 +366,12 @@ int main(int argc, char **argv)
 	double t0, t1;
 	int status;
 
-	parse_args(argc, argv, &o);
+	struct config_file cf = { 0 };
+
+	read_config(argc, argv, &o, &cf);	/* strings in o may point into cf */
+	parse_args(argc, argv, &o, NULL);
+	if (o.start_stopped && !o.monitor && !o.monitor_script)
+		die("-S needs -monitor or -monitor-script (nothing could continue the machine)");
 	if (!o.bios && !o.kernel)
 		die("nothing to boot: pass -kernel FILE (a Multiboot kernel) or -bios FILE (a ROM image); see nestemu --help");
 	if (o.initrd && !o.kernel)
@@ -320,8 +412,22 @@ int main(int argc, char **argv)
 		die("%s", err);
 	}
 
+	if (o.monitor || o.monitor_script) {
+		struct monitor *mon = monitor_get(m);
+		if (mon == NULL ||
+		    (o.monitor && monitor_open(mon, o.monitor, err, sizeof(err)) < 0) ||
+		    (o.monitor_script && monitor_load_script(mon, o.monitor_script, err, sizeof(err)) < 0)) {
+			if (mon == NULL)
+				snprintf(err, sizeof(err), "out of memory creating the monitor");
+			machine_destroy(m);
+			die("%s", err);
+		}
+		monitor_set_name(mon, o.name);
+		m->paused = o.start_stopped;
+	}
+
 	t0 = now_seconds();
-	stop = machine_run(m);
+	stop = m->monitor ? monitor_run(m) : machine_run(m);
 	t1 = now_seconds();
 	fflush(stdout);
 
@@ -348,5 +454,6 @@ int main(int argc, char **argv)
 			s > 0 ? n / s / 1e6 : 0.0);
 	}
 	machine_destroy(m);
+	config_free(&cf);
 	return status;
 }

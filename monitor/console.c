@@ -130,8 +130,9 @@ void mon_event(struct monitor *mon, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (c && c->client_fd >= 0) {
+		/* A fresh prompt after the event keeps the client's framing. */
 		send_all(c->client_fd, msg, strlen(msg));
-		send_all(c->client_fd, "\n", 1);
+		send_all(c->client_fd, "\n" PROMPT, 1 + strlen(PROMPT));
 	}
 	if (c == NULL || c->stdio || c->nscript || c->client_fd < 0) {
 		if (c && c->rl)

@@ -1,0 +1,259 @@
+#!/bin/sh
+# tests/monitor/run.sh NESTEMU GUEST_BIN_DIR - the monitor end to end:
+# scripts (-monitor-script), a piped stdio monitor, unix and tcp sockets
+# (one client at a time), breakpoints, stepping, snapshots, the two
+# configuration rules, -S, -config files and their error messages.
+# Ends with "N passed, N failed"; exit status 0 only when all passed.
+set -u
+
+if [ $# -lt 2 ]; then
+	echo "usage: $0 NESTEMU GUEST_BIN_DIR" >&2
+	exit 2
+fi
+nestemu=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+guests=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+kernel=$guests/mb_hello.bin
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 2
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+# check NAME FILE PATTERN...: every (grep -E) pattern occurs in FILE
+check() {
+	name=$1 file=$2
+	shift 2
+	for pat in "$@"; do
+		if ! grep -qE -- "$pat" "$file"; then
+			bad "$name" "output lacks '$pat': $(head -c 600 "$file")"
+			return
+		fi
+	done
+	ok "$name"
+}
+
+# script NAME STATUS ARGS... <lines: runs nestemu -S -monitor-script with
+# the lines, expects STATUS; output in $tmp/out and $tmp/err
+script() {
+	name=$1 want=$2
+	shift 2
+	cat >"$tmp/script.txt"
+	timeout 20 "$nestemu" -display none -serial none "$@" -monitor-script "$tmp/script.txt" \
+		>"$tmp/out" 2>"$tmp/err" </dev/null
+	st=$?
+	if [ "$st" -ne "$want" ]; then
+		bad "$name" "exit status $st, expected $want: $(head -n 3 "$tmp/err")"
+		return 1
+	fi
+	return 0
+}
+
+# ---- scripts ----
+
+script script_inspect 0 -S -kernel "$kernel" <<'X' &&
+info version
+info registers
+x/2i $rip
+info cpus
+info mtree
+info pagewalk 0x1000
+frobnicate
+quit
+X
+check script_inspect "$tmp/out" '^nestemu [0-9]' 'RIP=0000000000100020' \
+	'CS  =0008 0000000000000000 ffffffff 0c09b DPL=0 CS32' '0000000000100020: bc00002800 +mov esp, 0x280000' \
+	'^\* CPU #0' 'ram-low' 'paging is off' "error: unknown command 'frobnicate'"
+
+script script_step 0 -S -kernel "$kernel" <<'X' &&
+step 3
+info registers
+quit
+X
+check script_step "$tmp/out" 'stepped 3 instructions; rip=0x0000000000100030' 'retired=3 '
+
+script script_break 0 -S -kernel "$kernel" <<'X' &&
+break 0x100030
+cont
+info registers
+delete 1
+quit
+X
+check script_break "$tmp/out" 'breakpoint 1 hit at 0x100030' 'RIP=0000000000100030' 'deleted breakpoint 1'
+
+# Without -S the script runs first, then the guest runs to its end.
+script script_then_run 1 -kernel "$kernel" <<'X' &&
+info cpus
+X
+check script_then_run "$tmp/out" 'CPU #0: rip=0x0000000000100020'
+
+# A stopped machine at the end of the script: nestemu says so and exits.
+script script_end_stopped 0 -S -kernel "$kernel" <<'X' &&
+info version
+X
+check script_end_stopped "$tmp/err" 'the machine is stopped and no monitor is left'
+
+script snapshots 0 -S -kernel "$kernel" <<'X' &&
+step 2
+savevm first
+step 5
+info registers
+loadvm first
+info registers
+info snapshots
+loadvm nosuch
+delvm first
+info snapshots
+quit
+X
+check snapshots "$tmp/out" "saved snapshot 'first' in nestemu-snapshots" 'retired=7 ' \
+	"loaded snapshot 'first'" 'retired=2 ' '^first ' "error: no snapshot named 'nosuch'" \
+	"deleted snapshot 'first'" 'no snapshots in nestemu-snapshots'
+
+# A corrupt snapshot is refused and the machine keeps its state.
+script snapshot_corrupt_prepare 0 -S -kernel "$kernel" <<'X'
+step 4
+savevm bad
+quit
+X
+if [ -f nestemu-snapshots/bad.nsnap ]; then
+	size=$(wc -c <nestemu-snapshots/bad.nsnap)
+	head -c $((size / 2)) nestemu-snapshots/bad.nsnap >"$tmp/half" && mv "$tmp/half" nestemu-snapshots/bad.nsnap
+fi
+script snapshot_corrupt 0 -S -kernel "$kernel" <<'X' &&
+step 1
+loadvm bad
+info registers
+quit
+X
+check snapshot_corrupt "$tmp/out" "error: snapshot 'nestemu-snapshots/bad.nsnap' is truncated.*the machine is unchanged" 'retired=1 '
+
+script expose_virt_stopped 0 -S -kernel "$kernel" <<'X' &&
+set cpu expose-virtualization on
+memory resize 64M
+quit
+X
+check expose_virt_stopped "$tmp/out" 'VMX is now visible' 'guest RAM is now 64 MiB'
+
+script powerdown 0 -S -kernel "$kernel" <<'X' &&
+system_powerdown
+X
+check powerdown "$tmp/out" 'powering off now'
+
+# ---- stdio (piped: no readline) ----
+
+printf 'info version\nstep 2\ninfo cpus\nquit\n' |
+	timeout 20 "$nestemu" -display none -serial none -S -monitor stdio -kernel "$kernel" >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ "$st" -eq 0 ]; then
+	check stdio "$tmp/out" '^nestemu [0-9]' 'stepped 2 instructions' 'rip=0x000000000010002a'
+else
+	bad stdio "exit status $st: $(head -n 2 "$tmp/err")"
+fi
+
+# ---- sockets ----
+
+# sock_test NAME ADDRESS BOOT-ARGS CMD...: nestemu serves ADDRESS; the client sends CMDs
+sock_test() {
+	name=$1 addr=$2 boot=$3
+	shift 3
+	# shellcheck disable=SC2086
+	timeout 20 "$nestemu" -display none -serial none -monitor "$addr" $boot \
+		>"$tmp/sout" 2>"$tmp/serr" </dev/null &
+	pid=$!
+	timeout 15 python3 "$here/sockclient.py" "$addr" "$@" >"$tmp/out" 2>"$tmp/cerr"
+	cst=$?
+	wait $pid
+	st=$?
+	if [ "$cst" -ne 0 ]; then
+		bad "$name" "client failed: $(tail -n 2 "$tmp/cerr")"
+		return 1
+	fi
+	if [ "$st" -ne 0 ]; then
+		bad "$name" "nestemu exit status $st: $(head -n 2 "$tmp/serr")"
+		return 1
+	fi
+	return 0
+}
+
+if command -v python3 >/dev/null 2>&1; then
+	sock_test unix_socket "unix:$tmp/mon.sock,server" "-S -kernel $kernel" "info version" "step 1" "@busy" "info cpus" \
+		"break 0x100030" "cont" "@wait breakpoint 1 hit" "info registers" "bogus" "quit" &&
+		check unix_socket "$tmp/out" 'nestemu monitor' '\) nestemu [0-9]' 'stepped 1 instruction;' \
+			'second client: error: the monitor is busy' '\* CPU #0' 'RIP=0000000000100030' \
+			"error: unknown command 'bogus'"
+	if [ -e "$tmp/mon.sock" ]; then
+		bad unix_socket_cleanup "the socket file is left behind"
+	else
+		ok unix_socket_cleanup
+	fi
+	port=$((20000 + $$ % 20000))
+	sock_test tcp_socket "tcp:127.0.0.1:$port" "-S -kernel $kernel" "info version" "quit" &&
+		check tcp_socket "$tmp/out" '\) nestemu [0-9]'
+	# A ROM that spins (jmp $ everywhere): the machine runs until told otherwise.
+	python3 -c "open('$tmp/spin.rom', 'wb').write(b'\\xeb\\xfe' * 32768)"
+	sock_test expose_virt_running "unix:$tmp/mon2.sock" "-bios $tmp/spin.rom" \
+		"set cpu expose-virtualization on" "memory resize 64M" "stop" \
+		"set cpu expose-virtualization on" "system_reset" "info registers" "quit" &&
+		check expose_virt_running "$tmp/out" \
+			'error: cannot change expose-virtualization while the machine is running' \
+			'guest RAM becomes 64 MiB at the next system_reset' \
+			'VMX will be visible at the next system_reset' 'machine reset' 'RIP=000000000000fff0'
+else
+	bad sockets "python3 is needed for the socket tests"
+fi
+
+# ---- command line: -S, -monitor, -monitor-script, -config ----
+
+# expect_err NAME PATTERN ARGS...: exit 1 with one "nestemu: " line containing PATTERN
+expect_err() {
+	name=$1 pat=$2
+	shift 2
+	timeout 10 "$nestemu" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	st=$?
+	if [ "$st" -ne 1 ]; then
+		bad "$name" "exit status $st, expected 1"
+	elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q '^nestemu: ' "$tmp/err"; then
+		bad "$name" "expected one 'nestemu: ' line: $(cat "$tmp/err")"
+	elif ! grep -q -- "$pat" "$tmp/err"; then
+		bad "$name" "message lacks '$pat': $(cat "$tmp/err")"
+	else
+		ok "$name"
+	fi
+}
+
+expect_err S_without_monitor "-S needs -monitor" -S -kernel "$kernel"
+expect_err bad_monitor "unknown monitor 'pty'" -monitor pty -kernel "$kernel"
+expect_err bad_monitor_opt "unknown option 'bogus'" -monitor "unix:$tmp/x.sock,bogus" -kernel "$kernel"
+expect_err missing_script "cannot open monitor script '/nonexistent/s'" -monitor-script /nonexistent/s -kernel "$kernel"
+expect_err missing_config "cannot open config file '/nonexistent/c'" -config /nonexistent/c
+
+printf '# a machine\n[machine]\nm = 64M\nkernel = "%s"\nserial = stdio\nname = demo\nno-reboot = yes\n' "$kernel" >"$tmp/good.ini"
+timeout 20 "$nestemu" -display none -config "$tmp/good.ini" >"$tmp/out" 2>"$tmp/err" </dev/null
+st=$?
+if [ "$st" -eq 1 ] && grep -q "reports 64 MiB of RAM" "$tmp/out"; then
+	ok config_boot
+else
+	bad config_boot "exit status $st: $(head -c 300 "$tmp/out") $(head -n 2 "$tmp/err")"
+fi
+timeout 20 "$nestemu" -display none -config "$tmp/good.ini" -m 32M >"$tmp/out" 2>"$tmp/err" </dev/null
+if grep -q "reports 32 MiB of RAM" "$tmp/out"; then
+	ok config_overridden
+else
+	bad config_overridden "the command line did not win: $(head -c 300 "$tmp/out")"
+fi
+printf '[machine]\nm = 64M\ncolour = blue\n' >"$tmp/badkey.ini"
+expect_err config_bad_key "badkey.ini:3: unknown key 'colour'" -config "$tmp/badkey.ini"
+printf '[machine]\nm = lots\n' >"$tmp/badval.ini"
+expect_err config_bad_value "badval.ini:2: invalid memory size 'lots'" -config "$tmp/badval.ini"
+printf '[machine]\nno-reboot = perhaps\n' >"$tmp/badbool.ini"
+expect_err config_bad_bool "badbool.ini:2: invalid value 'perhaps' for no-reboot" -config "$tmp/badbool.ini"
+printf '[disk]\nm = 64M\n' >"$tmp/badsec.ini"
+expect_err config_bad_section "badsec.ini:1: unknown section \[disk\]" -config "$tmp/badsec.ini"
+printf '[machine]\njust words\n' >"$tmp/badline.ini"
+expect_err config_bad_line "badline.ini:2: expected 'key = value'" -config "$tmp/badline.ini"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
