@@ -4,7 +4,7 @@
  * MONITOR/MWAIT to the system files.
  *
  * The arithmetic forms read a 16-byte aligned operand and compute every
- * element with the sse4fp helpers before the destination is written, so
+ * element with the simd.h sfp_* helpers before the destination is written, so
  * an unmasked exception (#XM) leaves it untouched. MOVDDUP reads 8 bytes
  * and LDDQU 16 bytes without alignment; MOVSxDUP need alignment.
  */
@@ -18,14 +18,15 @@ static void fp_ps(struct cpu *cpu, const struct insn *i, enum hpat pat)
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true);
 	union x128 *d = sse4_xmm(cpu, i->reg), r;
-	struct fpenv e = fpenv_of(cpu);
+	struct sfp e = sfp_of(cpu);
 	for (unsigned k = 0; k < 4; k++) {
 		if (pat == P_ADDSUB) {
-			r.d[k] = sse4_fp32(&e, (k & 1) ? FP_ADD : FP_SUB, d->d[k], s.d[k]);
+			r.d[k] = (k & 1) ? sfp_add32(&e, d->d[k], s.d[k]) : sfp_sub32(&e, d->d[k], s.d[k]);
 		} else {
 			const union x128 *src = k < 2 ? d : &s;
 			unsigned j = (k & 1) * 2;
-			r.d[k] = sse4_fp32(&e, pat == P_HADD ? FP_ADD : FP_SUB, src->d[j], src->d[j + 1]);
+			r.d[k] = pat == P_HADD ? sfp_add32(&e, src->d[j], src->d[j + 1])
+					       : sfp_sub32(&e, src->d[j], src->d[j + 1]);
 		}
 	}
 	simd_fp_exceptions(cpu, e.flags);
@@ -37,14 +38,14 @@ static void fp_pd(struct cpu *cpu, const struct insn *i, enum hpat pat)
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true);
 	union x128 *d = sse4_xmm(cpu, i->reg), r;
-	struct fpenv e = fpenv_of(cpu);
+	struct sfp e = sfp_of(cpu);
 	if (pat == P_ADDSUB) {
-		r.q[0] = sse4_fp64(&e, FP_SUB, d->q[0], s.q[0]);
-		r.q[1] = sse4_fp64(&e, FP_ADD, d->q[1], s.q[1]);
+		r.q[0] = sfp_sub64(&e, d->q[0], s.q[0]);
+		r.q[1] = sfp_add64(&e, d->q[1], s.q[1]);
 	} else {
-		enum fp_op op = pat == P_HADD ? FP_ADD : FP_SUB;
-		r.q[0] = sse4_fp64(&e, op, d->q[0], d->q[1]);
-		r.q[1] = sse4_fp64(&e, op, s.q[0], s.q[1]);
+		uint64_t (*op)(struct sfp *, uint64_t, uint64_t) = pat == P_HADD ? sfp_add64 : sfp_sub64;
+		r.q[0] = op(&e, d->q[0], d->q[1]);
+		r.q[1] = op(&e, s.q[0], s.q[1]);
 	}
 	simd_fp_exceptions(cpu, e.flags);
 	*d = r;

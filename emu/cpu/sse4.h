@@ -1,8 +1,8 @@
 /*
  * sse4.h - what the SSE3/SSSE3/SSE4.1/SSE4.2/AES-NI/PCLMULQDQ handlers
  * share (sse3.c, ssse3.c, sse41.c, sse42.c, aes.c, pclmul.c): their
- * prototypes (generated from op_sse4.def), operand access for the legacy
- * XMM and MMX forms, and scalar IEEE helpers with x86 MXCSR semantics.
+ * prototypes (generated from op_sse4.def) and operand access for the
+ * legacy XMM and MMX forms.
  *
  * Operand rules (SDM Vol. 1 11.6.7, Vol. 2 ch. 3-5 per instruction):
  * legacy 128-bit memory operands must be 16-byte aligned (#GP(0)) unless
@@ -13,11 +13,9 @@
  * TOP to 0 and tags every register valid (SDM Vol. 1 9.5.1), and a write
  * to an MMX register sets that register's exponent field to all ones.
  *
- * Floating point: the fp32/fp64 helpers compute one IEEE operation with
- * the host FPU set to MXCSR.RC, apply DAZ to inputs and FTZ to results,
- * propagate NaNs the SSE way (first source wins, SNaN quieted; invalid
- * operations give the negative default QNaN) and accumulate MXCSR
- * exception flags in a struct fpenv; handlers compute every element into
+ * Floating point uses the shared MXCSR primitives of simd.h (sfp_add32,
+ * sfp_round64, ...: rounding control, DAZ/FTZ, x86 NaN rules, exception
+ * flags accumulated in a struct sfp); handlers compute every element into
  * a temporary, call simd_fp_exceptions() (which faults with #XM/#UD on an
  * unmasked flag) and only then write the destination.
  */
@@ -86,25 +84,5 @@ static inline uint64_t sse4_mmx_src(struct cpu *cpu, const struct insn *i)
 		return sse4_mmx_get(cpu, i->rm);
 	return mem_read64(cpu, i->seg, insn_ea(cpu, i));
 }
-
-/* ---- scalar IEEE with MXCSR semantics (sse41.c) ---------------------- */
-
-struct fpenv {
-	uint32_t mxcsr;		/* control: RC, DAZ, FTZ, masks */
-	unsigned flags;		/* MXCSR_IE ... MXCSR_PE raised so far */
-};
-
-enum fp_op { FP_ADD, FP_SUB, FP_MUL };
-
-static inline struct fpenv fpenv_of(const struct cpu *cpu)
-{
-	return (struct fpenv){ .mxcsr = cpu->mxcsr, .flags = 0 };
-}
-
-uint32_t sse4_fp32(struct fpenv *e, enum fp_op op, uint32_t a, uint32_t b);
-uint64_t sse4_fp64(struct fpenv *e, enum fp_op op, uint64_t a, uint64_t b);
-/* ROUNDxx: imm bits 1:0 mode, bit 2 use MXCSR.RC, bit 3 suppress PE. */
-uint32_t sse4_round32(struct fpenv *e, uint32_t a, unsigned imm);
-uint64_t sse4_round64(struct fpenv *e, uint64_t a, unsigned imm);
 
 #endif

@@ -6,9 +6,10 @@
  * Memory operands of 128 bits need 16-byte alignment (#GP(0)); the forms
  * that read or write less (PMOVSX/ZX, ROUNDSS/SD, INSERTPS, PINSR*,
  * PEXTR*, EXTRACTPS) do not. Floating-point forms follow MXCSR through
- * sse4fp.c: all elements first, then simd_fp_exceptions(), then the
- * destination. BLENDV* and PBLENDVB take their mask from XMM0's element
- * sign bits.
+ * the simd.h sfp_* helpers: all elements first, then
+ * simd_fp_exceptions(), then the destination. BLENDV* and PBLENDVB take
+ * their mask from XMM0's element sign bits. DPPS/DPPD round each product
+ * and each partial sum, in the SDM pseudocode's order.
  */
 #include "sse4.h"
 
@@ -245,13 +246,13 @@ static void round_common(struct cpu *cpu, const struct insn *i, unsigned esz, bo
 	simd_check_sse(cpu);
 	union x128 s = packed ? sse4_src(cpu, i, 16, true) : sse4_src(cpu, i, esz, false);
 	union x128 r = *sse4_xmm(cpu, i->reg);
-	struct fpenv e = fpenv_of(cpu);
+	struct sfp e = sfp_of(cpu);
 	unsigned imm = (unsigned)i->imm & 15;
 	for (unsigned k = 0; k < (packed ? 16 / esz : 1); k++) {
 		if (esz == 4)
-			r.d[k] = sse4_round32(&e, s.d[k], imm);
+			r.d[k] = sfp_round32(&e, s.d[k], imm);
 		else
-			r.q[k] = sse4_round64(&e, s.q[k], imm);
+			r.q[k] = sfp_round64(&e, s.q[k], imm);
 	}
 	simd_fp_exceptions(cpu, e.flags);
 	*sse4_xmm(cpu, i->reg) = r;
@@ -269,14 +270,14 @@ void dpps_Vps_Wps_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg), r;
-	struct fpenv e = fpenv_of(cpu);
+	struct sfp e = sfp_of(cpu);
 	unsigned imm = (unsigned)i->imm;
 	uint32_t t[4];
 	for (unsigned k = 0; k < 4; k++)
-		t[k] = (imm >> (4 + k) & 1) ? sse4_fp32(&e, FP_MUL, d->d[k], s.d[k]) : 0;
-	uint32_t lo = sse4_fp32(&e, FP_ADD, t[0], t[1]);
-	uint32_t hi = sse4_fp32(&e, FP_ADD, t[2], t[3]);
-	uint32_t sum = sse4_fp32(&e, FP_ADD, lo, hi);
+		t[k] = (imm >> (4 + k) & 1) ? sfp_mul32(&e, d->d[k], s.d[k]) : 0;
+	uint32_t lo = sfp_add32(&e, t[0], t[1]);
+	uint32_t hi = sfp_add32(&e, t[2], t[3]);
+	uint32_t sum = sfp_add32(&e, lo, hi);
 	for (unsigned k = 0; k < 4; k++)
 		r.d[k] = (imm >> k & 1) ? sum : 0;
 	simd_fp_exceptions(cpu, e.flags);
@@ -287,12 +288,12 @@ void dppd_Vpd_Wpd_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_sse(cpu);
 	union x128 s = sse4_src(cpu, i, 16, true), *d = sse4_xmm(cpu, i->reg), r;
-	struct fpenv e = fpenv_of(cpu);
+	struct sfp e = sfp_of(cpu);
 	unsigned imm = (unsigned)i->imm;
 	uint64_t t[2];
 	for (unsigned k = 0; k < 2; k++)
-		t[k] = (imm >> (4 + k) & 1) ? sse4_fp64(&e, FP_MUL, d->q[k], s.q[k]) : 0;
-	uint64_t sum = sse4_fp64(&e, FP_ADD, t[0], t[1]);
+		t[k] = (imm >> (4 + k) & 1) ? sfp_mul64(&e, d->q[k], s.q[k]) : 0;
+	uint64_t sum = sfp_add64(&e, t[0], t[1]);
 	for (unsigned k = 0; k < 2; k++)
 		r.q[k] = (imm >> k & 1) ? sum : 0;
 	simd_fp_exceptions(cpu, e.flags);
