@@ -216,3 +216,36 @@ Test(sse41, ud_and_nm)
 	const struct sx_insn np = { "pmulld/np", 0, 2, 0x40, false, false, SX_INT };
 	cr_expect_eq(run_state(&np, SX_RR, 0, &s), 6);
 }
+
+/* The same encodings outside 64-bit mode (no REX; 16- and 32-bit
+ * addressing), assembled by nasm. */
+Test(sse41, legacy_modes)
+{
+	static const enum th_mode modes[] = { TH_PROT32, TH_REAL };
+	for (unsigned m = 0; m < 2; m++) {
+		struct th *t = th_new(modes[m]);
+		uint64_t data = modes[m] == TH_REAL ? 0x2000 : TH_DATA;
+		th_write(t, data, 0xa5, 1);
+		char src[512];
+		snprintf(src, sizeof(src),
+			 "mov esi, 0x%llx\n"
+			 "pinsrd xmm1, eax, 1\n"
+			 "pinsrb xmm1, [%s], 15\n"
+			 "pextrd ebx, xmm1, 1\n"
+			 "pextrb ecx, xmm1, 15\n"
+			 "pextrw [%s+2], xmm1, 4\n"
+			 "ptest xmm1, xmm1\n",
+			 (unsigned long long)data, m ? "si" : "esi", m ? "si" : "esi");
+		th_asm(t, src);
+		memset(t->cpu->vr[1].b, 0, 32);
+		t->cpu->vr[1].w[4] = 0xbeef;
+		t->cpu->regs[R_AX] = 0x12345678;
+		th_run(t);
+		cr_expect_eq(t->exc_vector, -1, "mode %u", m);
+		cr_expect_eq(t->cpu->regs[R_BX] & 0xffffffff, 0x12345678);
+		cr_expect_eq(t->cpu->regs[R_CX] & 0xffffffff, 0xa5);
+		cr_expect_eq(th_read(t, data + 2, 2), 0xbeef);
+		cr_expect_eq(th_flags(t) & (FL_ZF | FL_CF), FL_CF, "PTEST x, x: ZF = 0, CF = 1");
+		th_free(t);
+	}
+}

@@ -121,6 +121,11 @@ Test(ssse3, ud_and_nm)
 	cr_expect_eq(run_once(&m, SX_RR, 0, &s), 7, "MMX form with CR0.TS");
 	t->cpu->cr0 &= ~(uint64_t)CR0_TS;
 	cr_expect_eq(run_once(&x, SX_RR, 0, &s), -1);
+	/* LOCK is never allowed */
+	uint8_t code[16] = { 0xf0 };
+	unsigned len = sx_encode(code + 1, &x, SX_RM, 0) + 1;
+	sx_random_state(&s, SX_INT);
+	cr_expect_eq(sx_emulate(code, len, &s), 6, "LOCK PSHUFB");
 }
 
 Test(ssse3, mmx_state_transition)
