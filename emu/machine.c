@@ -32,6 +32,8 @@
 #include "cpu/cpuid.h"
 #include "clock.h"
 #include "dev/debugport.h"
+#include "dev/fw_cfg.h"
+#include "dev/pci.h"
 #include "dev/i8042.h"
 #include "dev/pic.h"
 #include "dev/pit.h"
@@ -54,6 +56,8 @@ struct board {
 	struct rtc *rtc;
 	struct i8042 *i8042;
 	struct sysctl *sysctl;
+	struct pci_bus *pci;		/* i440FX/PIIX (pc_firmware_create) */
+	struct fw_cfg *fw_cfg;
 	void (*boot)(struct machine *m, void *opaque);
 	void (*boot_free)(void *opaque);
 	void *boot_opaque;
@@ -193,6 +197,30 @@ static void platform_destroy(struct machine *m)
 	m->pic = NULL;
 }
 
+/* ---- PCI bus and the firmware interface (dev/pci.h, dev/fw_cfg.h) ---- */
+
+static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
+{
+	struct board *b = board(m);
+	struct pci_bus_config pc = { 0 };
+	int r;
+
+	for (int i = 0; i < 16; i++)
+		pc.isa_irq[i] = machine_isa_irq(m, i);
+	b->pci = pci_create(m, &pc, err, errlen);
+	if (b->pci == NULL)
+		return -1;
+	b->fw_cfg = fw_cfg_create(m, err, errlen);
+	if (b->fw_cfg == NULL)
+		return -1;
+	r = fw_cfg_populate_pc(b->fw_cfg, m);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot build the firmware configuration tables: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
 {
 	const struct cpu_model *model;
@@ -274,6 +302,8 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 		goto fail;
 	if (platform_create(m, err, errlen) < 0)
 		goto fail;
+	if (pc_firmware_create(m, err, errlen) < 0)
+		goto fail;
 	return m;
 fail:
 	machine_destroy(m);
@@ -292,6 +322,8 @@ void machine_destroy(struct machine *m)
 	if (b) {
 		if (b->boot_free)
 			b->boot_free(b->boot_opaque);
+		fw_cfg_destroy(b->fw_cfg);
+		pci_destroy(b->pci);
 		debugport_destroy(b->debugport);
 		serial_destroy(b->serial);
 		platform_destroy(m);
@@ -391,6 +423,10 @@ void machine_reset(struct machine *m)
 	if (b->serial)
 		serial_reset(b->serial);
 	platform_reset(m);
+	if (b->pci)
+		pci_reset(b->pci);
+	if (b->fw_cfg)
+		fw_cfg_reset(b->fw_cfg);
 	m->stop = STOP_NONE;
 	m->reset_pending = false;
 	if (b->boot)

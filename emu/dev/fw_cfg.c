@@ -391,7 +391,8 @@ int fw_cfg_populate_pc(struct fw_cfg *f, struct machine *m)
 	if (r == 0)
 		r = fw_cfg_add_file(f, "etc/e820", e820, sizeof(e820[0]) * (size_t)n, false);
 	if (r == 0)
-		r = fw_cfg_add_file(f, "etc/msr_feature_control", &msr, 8, false);
+		r = fw_cfg_add_file(f, "etc/msr_feature_control",
+				    (const uint8_t[8]){ (uint8_t)msr }, 8, false);
 	if (r < 0)
 		return r;
 	acpi_config_from_machine(m, &acfg);
