@@ -268,6 +268,17 @@ struct fpu_state {
 	uint16_t fcs, fds;
 };
 
+/* XSAVEOPT/XSAVES modified optimization (xsave.c): the state the last
+ * XRSTOR/XRSTORS loaded and the linear address it came from. */
+struct xsave_track {
+	bool valid;
+	uint8_t cpl;
+	uint64_t lin;
+	union vreg vr[16];
+	struct fpu_state fpu;
+	uint32_t mxcsr, pkru;
+};
+
 /* The lazy-flags record: see flags.h. */
 struct lazy_flags {
 	uint64_t res;
@@ -304,6 +315,7 @@ struct cpu {
 	union vreg vr[16];		/* YMM0-15 (XMM = low half) */
 	uint32_t mxcsr;
 	struct fpu_state fpu;		/* x87; MMX registers alias st[i].mant */
+	struct xsave_track xtrack;	/* XSAVEOPT modified tracking (xsave.c) */
 
 	/* Mode cache (cpu_update_mode). */
 	uint8_t mode;		/* enum cpu_mode */

@@ -47,10 +47,16 @@
 #define BASE_81_EDX (B(FEAT_SYSCALL) | B(FEAT_NX) | B(FEAT_PDPE1GB) | B(FEAT_RDTSCP) | B(FEAT_LM))
 #define BASE_81_ECX (B(FEAT_LAHF_LM) | B(FEAT_ABM) | B(FEAT_3DNOWPREFETCH))
 
-/* Intel Xeon Scalable (Skylake-SP), without the vector extensions
- * (AVX, AVX2, AVX-512, FMA, AES, PCLMULQDQ, F16C) and TSX. */
-#define SKX_1_ECX (BASE_1_ECX | B(FEAT_PCID) | B(FEAT_TSC_DEADLINE))
-#define SKX_7_EBX (BASE_7_EBX | B(FEAT_TSC_ADJUST) | B(FEAT_ERMS) | B(FEAT_INVPCID))
+/* AVX, FMA3, F16C (CPUID.1:ECX), AVX2 (CPUID.7:EBX) and the XSAVE
+ * extensions of CPUID.(0xD,1):EAX, on every model (emu/cpu/avx*.c,
+ * fma.c, f16c.c, xsave.c). */
+#define AVX_1_ECX (B(FEAT_AVX) | B(FEAT_FMA) | B(FEAT_F16C))
+#define XSAVE_D1_EAX (B(FEAT_XSAVEOPT) | B(FEAT_XSAVEC) | B(FEAT_XGETBV1) | B(FEAT_XSAVES))
+
+/* Intel Xeon Scalable (Skylake-SP), without
+ * AVX-512, AES, PCLMULQDQ and TSX (AVX, AVX2, FMA, F16C come from AVX_1_ECX). */
+#define SKX_1_ECX (BASE_1_ECX | B(FEAT_PCID) | B(FEAT_TSC_DEADLINE) | AVX_1_ECX)
+#define SKX_7_EBX (BASE_7_EBX | B(FEAT_TSC_ADJUST) | B(FEAT_ERMS) | B(FEAT_INVPCID) | B(FEAT_AVX2))
 #define SKX_7_ECX (B(FEAT_PKU))
 #define SKX_7_EDX (B(FEAT_SPEC_CTRL) | B(FEAT_STIBP) | B(FEAT_L1D_FLUSH_) | B(FEAT_ARCH_CAPS) | \
 		   B(FEAT_SSBD))
@@ -69,6 +75,7 @@ static const struct cpu_model models[] = {
 			[FW_7_EDX] = SKX_7_EDX,
 			[FW_81_EDX] = BASE_81_EDX,
 			[FW_81_ECX] = BASE_81_ECX,
+			[FW_D1_EAX] = XSAVE_D1_EAX,
 		},
 		.max_leaf = 0x16, .max_ext_leaf = 0x80000008,
 		.phys_bits = 46, .virt_bits = 48,
@@ -87,6 +94,7 @@ static const struct cpu_model models[] = {
 			[FW_7_EDX] = SKX_7_EDX | B(FEAT_MD_CLEAR),
 			[FW_81_EDX] = BASE_81_EDX,
 			[FW_81_ECX] = BASE_81_ECX,
+			[FW_D1_EAX] = XSAVE_D1_EAX,
 		},
 		.max_leaf = 0x1f, .max_ext_leaf = 0x80000008,
 		.phys_bits = 46, .virt_bits = 57,
@@ -99,11 +107,12 @@ static const struct cpu_model models[] = {
 		.family = 0x17, .model = 0x31, .stepping = 0,
 		.features = {
 			[FW_1_EDX] = BASE_1_EDX,
-			[FW_1_ECX] = BASE_1_ECX,
-			[FW_7_EBX] = BASE_7_EBX,
+			[FW_1_ECX] = BASE_1_ECX | AVX_1_ECX,
+			[FW_7_EBX] = BASE_7_EBX | B(FEAT_AVX2),
 			[FW_7_ECX] = B(FEAT_UMIP) | B(FEAT_RDPID),
 			[FW_81_EDX] = BASE_81_EDX,
 			[FW_81_ECX] = BASE_81_ECX,
+			[FW_D1_EAX] = XSAVE_D1_EAX,
 		},
 		.max_leaf = 0x10, .max_ext_leaf = 0x8000001f,
 		.phys_bits = 48, .virt_bits = 48,
@@ -374,6 +383,16 @@ static uint32_t xsave_size(uint64_t xcr0)
 	return size;
 }
 
+/* Compacted-format size (XSAVEC/XSAVES) for the components in xc. */
+static uint32_t xsave_size_compact(uint64_t xc)
+{
+	uint32_t size = 576;
+	for (unsigned k = 0; k < sizeof(xstate_comp) / sizeof(xstate_comp[0]); k++)
+		if ((xc >> xstate_comp[k].bit) & 1)
+			size += xstate_comp[k].size;
+	return size;
+}
+
 /* Deterministic cache parameters (leaf 4) for one cache level. */
 static void cache_leaf4(unsigned type, unsigned level, unsigned ways, unsigned sets,
 			unsigned sharing, unsigned cores, uint32_t out[4])
@@ -477,7 +496,7 @@ static void leaf_basic(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[
 		} else if (sub == 1) {
 			r[0] = cpu->features[FW_D1_EAX];
 			if (cpu_has(cpu, FEAT_XSAVES))
-				r[1] = xsave_size(cpu->xcr0 | cpu->msr.xss);
+				r[1] = xsave_size_compact(cpu->xcr0 | cpu->msr.xss);
 		} else if (sub < 63 && ((sup >> sub) & 1)) {
 			for (unsigned k = 0; k < sizeof(xstate_comp) / sizeof(xstate_comp[0]); k++)
 				if (xstate_comp[k].bit == sub) {

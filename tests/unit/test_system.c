@@ -805,7 +805,8 @@ Test(system, xsetbv_rules)
 	static const struct xcr_case cases[] = {
 		{ 0, 3, -1 }, { 0, 1, -1 }, { 0, 0x203, -1 },	/* x87, SSE, PKRU */
 		{ 0, 2, GP },	/* x87 bit clear */
-		{ 0, 7, GP },	/* AVX not in the model */
+		{ 0, 7, -1 },	/* x87, SSE, AVX */
+		{ 0, 0xf, GP },	/* bit 3 not in the model */
 		{ 0, 5, GP },	/* AVX without SSE */
 		{ 0, 1ull << 32 | 3, GP },
 		{ 1, 3, GP },	/* only XCR0 */
