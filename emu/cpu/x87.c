@@ -750,8 +750,12 @@ static void trig(struct cpu *cpu, unsigned which)
 	case 1: r1 = f80_cos(&c, a, &oor); break;
 	case 2:
 		r1 = f80_sin(&c, a, &oor);
-		if (!oor)
-			r2 = f80_cos(&c, a, &oor);
+		if (!oor) {
+			/* C1 reports the rounding of the sine (as measured) */
+			struct f80_ctx c2 = ctx(cpu);
+			r2 = f80_cos(&c2, a, &oor);
+			c.flags = (uint16_t)(c.flags | (c2.flags & ~F80_C1));
+		}
 		break;
 	default:
 		r1 = f80_tan(&c, a, &oor);

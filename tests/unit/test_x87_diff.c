@@ -218,6 +218,12 @@ static void run_op(struct env *e, const char *op, unsigned n, bool transc)
 			in.b[9] = 0x3f; in.b[8] = 0xff; in.b[7] |= 0x80;
 			if (!strcmp(op, "fyl2xp1"))	/* |x| < 1 - sqrt(2)/2 */
 				in.a[8] = (uint8_t)(0xfd - rnd() % 8);
+			if (op[1] == 's' || op[1] == 'c' || op[1] == 'p') {
+				if (rnd() & 1) {	/* large arguments: 66-bit pi reduction */
+					uint16_t ex = (uint16_t)((in.a[9] & 0x80) << 8 | (0x3fff + rnd() % 63));
+					memcpy(in.a + 8, &ex, 2);
+				}
+			}
 		}
 		in.cw = gencw();
 		if (transc)
@@ -233,11 +239,14 @@ static void run_op(struct env *e, const char *op, unsigned n, bool transc)
 		}
 		if (transc) {
 			uint64_t d0 = ulps(h.save + 28, g.save + 28), d1 = ulps(h.save + 38, g.save + 38);
-			if (d0 <= 1 && d1 <= 1 && !memcmp(h.save + 8, g.save + 8, 2))
+			if (d0 <= 1 && d1 <= 1 && !memcmp(h.save + 8, g.save + 8, 2)) {
+				if (getenv("X87_VERBOSE"))
+					dump(op, &in, &h, &g);
 				continue;
+			}
 		}
 		bad++;
-		if (bad <= 3)
+		if (bad <= 3 || (transc && exact + bad + 10 > k && 0))
 			dump(op, &in, &h, &g);
 	}
 	if (transc) {
@@ -292,7 +301,7 @@ Test(x87_diff, basic)
 	struct env e = setup();
 	nfail = 0;
 	for (unsigned k = 0; k < sizeof basic_ops / sizeof *basic_ops; k++)
-		run_op(&e, basic_ops[k], 400, false);
+		run_op(&e, basic_ops[k], getenv("X87_N") ? (unsigned)atoi(getenv("X87_N")) : 400, false);
 	cr_expect_eq(nfail, 0, "%d instructions differ from the host", nfail);
 	th_free(e.t);
 	munmap(e.page, 4096);
@@ -303,7 +312,7 @@ Test(x87_diff, transcendental)
 	struct env e = setup();
 	nfail = 0;
 	for (unsigned k = 0; k < sizeof transc_ops / sizeof *transc_ops; k++)
-		run_op(&e, transc_ops[k], 300, true);
+		run_op(&e, transc_ops[k], getenv("X87_N") ? (unsigned)atoi(getenv("X87_N")) : 300, true);
 	cr_expect_eq(nfail, 0, "%d transcendental instructions out of tolerance", nfail);
 	th_free(e.t);
 	munmap(e.page, 4096);
