@@ -204,3 +204,54 @@ Test(x87, ud_forms)
 		th_free(t);
 	}
 }
+
+/* Every arithmetic form on ST(0) = 3, ST(1) = 2 (memory operand 2):
+ * the result stored as a double from ST(0) (after the pop for P forms). */
+Test(x87, arithmetic_forms)
+{
+	static const struct {
+		const char *op;
+		double st0;
+	} k[] = {
+		{ "fadd st0, st1", 5 }, { "fsub st0, st1", 1 }, { "fsubr st0, st1", -1 },
+		{ "fmul st0, st1", 6 }, { "fdiv st0, st1", 1.5 }, { "fdivr st0, st1", 2.0 / 3 },
+		{ "fadd st1, st0\n fxch", 5 }, { "fsub st1, st0\n fxch", -1 }, { "fsubr st1, st0\n fxch", 1 },
+		{ "fmul st1, st0\n fxch", 6 }, { "fdiv st1, st0\n fxch", 2.0 / 3 }, { "fdivr st1, st0\n fxch", 1.5 },
+		{ "faddp st1, st0", 5 }, { "fsubp st1, st0", -1 }, { "fsubrp st1, st0", 1 },
+		{ "fmulp st1, st0", 6 }, { "fdivp st1, st0", 2.0 / 3 }, { "fdivrp st1, st0", 1.5 },
+		{ "fadd dword [m32]", 5 }, { "fsub qword [m64]", 1 }, { "fsubr dword [m32]", -1 },
+		{ "fmul qword [m64]", 6 }, { "fdiv dword [m32]", 1.5 }, { "fdivr qword [m64]", 2.0 / 3 },
+		{ "fiadd word [i16]", 5 }, { "fisub dword [i32]", 1 }, { "fisubr word [i16]", -1 },
+		{ "fimul dword [i32]", 6 }, { "fidiv word [i16]", 1.5 }, { "fidivr dword [i32]", 2.0 / 3 },
+		{ "fsqrt", 1.7320508075688772 }, { "fchs", -3 }, { "fabs", 3 }, { "fscale", 12 },
+		{ "fprem", 1 }, { "fprem1", -1 }, { "frndint", 3 }, { "fxtract", 1.5 }, { "fld st1", 2 },
+		{ "fstp st0", 2 }, { "fst st1\n fstp st0", 3 }, { "fldz\n fcomip st0, st1\n fcmovnbe st0, st1", 3 },
+	};
+	for (unsigned n = 0; n < sizeof k / sizeof *k; n++) {
+		char src[512];
+		snprintf(src, sizeof src,
+			 "fninit\n fld qword [m64]\n fild word [i3]\n %s\n fstp qword [out]\n jmp end\n align 8\n"
+			 "m64: dq 2.0\n m32: dd 2.0\n i16: dw 2\n i3: dw 3\n i32: dd 2\n out: dq 0\n end:",
+			 k[n].op);
+		struct th *t = th_new(TH_PROT32);
+		th_asm(t, src);
+		th_run(t);
+		cr_expect_eq(t->exc_vector, -1, "%s", k[n].op);
+		uint64_t got = 0, want;
+		th_peek(t, TH_CODE + t->code_len - 8, &got, 8);
+		memcpy(&want, &k[n].st0, 8);
+		cr_expect_eq(got, want, "%s: %016llx", k[n].op, (unsigned long long)got);
+		th_free(t);
+	}
+}
+
+Test(x87, ferr_without_ne_continues)
+{
+	struct th *t = th_new(TH_PROT32);
+	th_asm(t, "fninit\n push 0x37b\n fldcw [esp]\n fldz\n fld1\n fdiv st0, st1\n fwait\n fld1\n fnstsw ax\n");
+	t->cpu->cr0 &= ~(uint64_t)CR0_NE;
+	th_run(t);
+	cr_expect_eq(t->exc_vector, -1);
+	cr_expect_eq(t->cpu->regs[R_AX] & FSW_ES, FSW_ES);
+	th_free(t);
+}
