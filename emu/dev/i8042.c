@@ -573,7 +573,9 @@ static uint32_t i8042_read(void *opaque, uint16_t port, unsigned size)
 	}
 	v = k->obuf;
 	k->obf = false;
-	update(k);	/* lowers the line, then the next byte raises it */
+	irq_set(&k->irq1, 0);	/* the line drops with OBF ... */
+	irq_set(&k->irq12, 0);
+	update(k);		/* ... and the next byte raises it again: a new edge */
 	return v;
 }
 
