@@ -7,11 +7,11 @@
  * loaders and devices); RAM beyond 3.5 GiB appears at 4 GiB, as on PC
  * chipsets, leaving the gap below 4 GiB for the PCI hole and the firmware.
  *
- * vCPUs: all are created; only the bootstrap processor (CPU 0) runs for
- * now. The application processors stay in wait-for-SIPI until the LAPIC
- * exists to send them INIT/SIPI.
+ * vCPUs: the bootstrap processor (CPU 0) starts at the reset vector; the
+ * application processors wait for INIT-SIPI-SIPI from its LAPIC.
  *
- * The run loop runs CPU 0 in slices (cpu_run with a budget) and checks
+ * The run loop runs the vCPUs round-robin in slices (cpu_run with a
+ * budget; a halted vCPU is skipped until it has an event), and checks
  * between slices for the machine's stop requests (isa-debug-exit, reset,
  * instruction limit) and runs the expired timers (clock.h); each slice's
  * budget ends at the next timer deadline. A CPU halted with interrupts
@@ -31,10 +31,14 @@
 #include "cpu/block.h"
 #include "cpu/cpuid.h"
 #include "clock.h"
+#include "dev/acpi_pm.h"
 #include "dev/debugport.h"
 #include "dev/fw_cfg.h"
 #include "dev/pci.h"
+#include "dev/hpet.h"
 #include "dev/i8042.h"
+#include "dev/ioapic.h"
+#include "dev/lapic.h"
 #include "dev/pic.h"
 #include "dev/pit.h"
 #include "dev/rtc.h"
@@ -56,6 +60,10 @@ struct board {
 	struct rtc *rtc;
 	struct i8042 *i8042;
 	struct sysctl *sysctl;
+	struct lapic_bus *lapic;	/* interrupt platform (apic_create) */
+	struct ioapic *ioapic;
+	struct hpet *hpet;
+	struct acpi_pm *acpi_pm;
 	struct pci_bus *pci;		/* i440FX/PIIX (pc_firmware_create) */
 	struct fw_cfg *fw_cfg;
 	void (*boot)(struct machine *m, void *opaque);
@@ -142,6 +150,14 @@ static int pic_ack(struct machine *m, struct cpu *cpu)
 	return m->pic ? pic_intr_ack(m->pic) : -1;
 }
 
+/* The 8254's IRQ 0, silenced while the HPET's legacy replacement owns it. */
+static void pit_line(void *opaque, int n, int level)
+{
+	struct machine *m = opaque;
+	if (!hpet_legacy_replacement(board(m)->hpet))
+		machine_set_isa_irq(m, 0, level);
+}
+
 static int platform_create(struct machine *m, char *err, size_t errlen)
 {
 	struct board *b = board(m);
@@ -153,7 +169,7 @@ static int platform_create(struct machine *m, char *err, size_t errlen)
 	pic_connect_output(m->pic, (struct irq){ pic_to_cpu0, m, 0 });
 	if (m->intr_ack == NULL)
 		m->intr_ack = pic_ack;
-	b->pit = pit_create(m, machine_isa_irq(m, 0), err, errlen);
+	b->pit = pit_create(m, (struct irq){ pit_line, m, 0 }, err, errlen);
 	if (b->pit == NULL)
 		return -1;
 	b->rtc = rtc_create(m, machine_isa_irq(m, 8),
@@ -195,6 +211,87 @@ static void platform_destroy(struct machine *m)
 	pit_destroy(b->pit);
 	pic_destroy(m->pic);
 	m->pic = NULL;
+}
+
+/* ---- Interrupt platform: LAPICs, IOAPIC, HPET, ACPI PM (dev/lapic.h) ---- */
+
+/* The 8259's INTR output is LINT0 of every LAPIC; INTA goes to the 8259. */
+static void pic_to_lint0(void *opaque, int n, int level)
+{
+	lapic_bus_set_lint(opaque, 0, level);
+}
+
+static int pic_extint_ack(void *opaque)
+{
+	return pic_intr_ack(opaque);
+}
+
+static void ioapic_pin(void *opaque, int gsi, int level)
+{
+	ioapic_set_irq(opaque, gsi, level);
+}
+
+/* HPET lines: ISA IRQs 0 and 8 in legacy replacement mode, else GSIs. */
+static void hpet_line(void *opaque, int n, int level)
+{
+	if (n < 16)
+		machine_set_isa_irq(opaque, n, level);
+	else
+		machine_set_gsi(opaque, n, level);
+}
+
+static int apic_create(struct machine *m, char *err, size_t errlen)
+{
+	struct board *b = board(m);
+
+	b->lapic = lapic_bus_create(m, err, errlen);
+	if (b->lapic == NULL)
+		return -1;
+	m->intr_ack = lapic_intr_ack;
+	m->intr_opaque = b->lapic;
+	if (m->pic) {
+		pic_connect_output(m->pic, (struct irq){ pic_to_lint0, b->lapic, 0 });
+		lapic_bus_set_extint(b->lapic, pic_extint_ack, m->pic);
+	}
+	b->ioapic = ioapic_create(m, b->lapic, IOAPIC_BASE, err, errlen);
+	if (b->ioapic == NULL)
+		return -1;
+	lapic_bus_set_eoi_hook(b->lapic, ioapic_eoi, b->ioapic);
+	m->ioapic_set_irq = ioapic_pin;
+	m->ioapic_opaque = b->ioapic;
+	b->hpet = hpet_create(m, (struct irq){ hpet_line, m, 0 }, err, errlen);
+	if (b->hpet == NULL)
+		return -1;
+	b->acpi_pm = acpi_pm_create(m, machine_isa_irq(m, ACPI_SCI_IRQ), err, errlen);
+	return b->acpi_pm ? 0 : -1;
+}
+
+/* After cpu_reset: APs wait for INIT-SIPI; the devices reset. */
+static void apic_reset(struct machine *m)
+{
+	struct board *b = board(m);
+
+	for (int i = 1; i < m->ncpus; i++)
+		m->cpus[i]->sipi_wait = m->cpus[i]->halted = true;
+	if (b->lapic)
+		lapic_bus_reset(b->lapic);
+	if (b->ioapic)
+		ioapic_reset(b->ioapic);
+	if (b->hpet)
+		hpet_reset(b->hpet);
+	if (b->acpi_pm)
+		acpi_pm_reset(b->acpi_pm);
+}
+
+static void apic_destroy(struct machine *m)
+{
+	struct board *b = board(m);
+
+	m->ioapic_set_irq = NULL;
+	acpi_pm_destroy(b->acpi_pm);
+	hpet_destroy(b->hpet);
+	ioapic_destroy(b->ioapic);
+	lapic_bus_destroy(b->lapic);
 }
 
 /* ---- PCI bus and the firmware interface (dev/pci.h, dev/fw_cfg.h) ---- */
@@ -300,8 +397,9 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 		m, &(struct debugport_config){ .debugcon = cfg->debugcon }, err, errlen);
 	if (board(m)->debugport == NULL)
 		goto fail;
-	if (platform_create(m, err, errlen) < 0)
+	if (platform_create(m, err, errlen) < 0 || apic_create(m, err, errlen) < 0)
 		goto fail;
+	apic_reset(m);
 	if (pc_firmware_create(m, err, errlen) < 0)
 		goto fail;
 	return m;
@@ -326,6 +424,7 @@ void machine_destroy(struct machine *m)
 		pci_destroy(b->pci);
 		debugport_destroy(b->debugport);
 		serial_destroy(b->serial);
+		apic_destroy(m);
 		platform_destroy(m);
 	}
 	for (int i = 0; i < m->ncpus; i++) {
@@ -423,6 +522,7 @@ void machine_reset(struct machine *m)
 	if (b->serial)
 		serial_reset(b->serial);
 	platform_reset(m);
+	apic_reset(m);
 	if (b->pci)
 		pci_reset(b->pci);
 	if (b->fw_cfg)
@@ -550,6 +650,8 @@ void machine_request_reset(struct machine *m, const char *why)
 /* True when the halted CPU has an event it can take now. */
 static bool cpu_can_wake(const struct cpu *cpu)
 {
+	if (cpu->sipi_wait)	/* only INIT and SIPI reach a CPU waiting for SIPI */
+		return (cpu->pending & (PEND_INIT | PEND_SIPI)) != 0;
 	if (cpu->pending & (PEND_NMI | PEND_INIT | PEND_SIPI | PEND_SMI))
 		return true;
 	return (cpu->pending & PEND_INTR) && (cpu->rflags & FL_IF);
@@ -566,17 +668,50 @@ static void report_halt(struct machine *m, struct cpu *cpu)
 	(void)m;
 }
 
+/*
+ * SMP: the vCPUs run round-robin, one slice each; a halted vCPU is
+ * skipped until it has an event it can take. NULL when every vCPU is
+ * halted that way.
+ */
+static struct cpu *next_cpu(struct machine *m, int *rr)
+{
+	for (int k = 0; k < m->ncpus; k++) {
+		int i = (*rr + k) % m->ncpus;
+		struct cpu *c = m->cpus[i];
+		if (c->lapic)
+			lapic_poll(c);
+		if (!c->halted || cpu_can_wake(c)) {
+			*rr = (i + 1) % m->ncpus;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Some vCPU is halted with interrupts enabled (a timer may wake it). */
+static bool any_cpu_waits(const struct machine *m)
+{
+	for (int i = 0; i < m->ncpus; i++)
+		if (!m->cpus[i]->sipi_wait && (m->cpus[i]->rflags & FL_IF))
+			return true;
+	return false;
+}
+
 enum machine_stop machine_run(struct machine *m)
 {
 	struct board *b = board(m);
-	int idle = 0;
+	int idle = 0, rr = 0;
 
 	if (m->stop != STOP_EXIT)
 		m->stop = STOP_NONE;
 	clock_resume(m);
 	while (m->stop == STOP_NONE) {
-		struct cpu *cpu = m->cpus[0];
+		struct cpu *cpu = next_cpu(m, &rr);
+		bool all_halted = cpu == NULL;
 		uint64_t budget = RUN_SLICE, n;
+
+		if (all_halted)
+			cpu = m->cpus[0];
 
 		if (m->monitor_poll)
 			m->monitor_poll(m);
@@ -614,16 +749,18 @@ enum machine_stop machine_run(struct machine *m)
 			if (budget > m->cfg.icount_limit - b->icount)
 				budget = m->cfg.icount_limit - b->icount;
 		}
-		if (cpu->halted && !cpu_can_wake(cpu)) {
+		if (all_halted) {
 			/* Waiting for an interrupt: sleep (or jump) to the next timer. */
-			if ((cpu->rflags & FL_IF) && clock_idle(m))
+			if (any_cpu_waits(m) && clock_idle(m))
 				continue;
 			report_halt(m, cpu);
 			m->stop = STOP_HALTED;
 			break;
 		}
 		budget = clock_slice(m, cpu, budget);
+		m->current = cpu;
 		n = cpu_run(cpu, budget);
+		m->current = NULL;
 		clock_slice_end(m, n);
 		b->icount += n;
 		clock_run_timers(m);

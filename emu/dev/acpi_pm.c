@@ -7,8 +7,10 @@
  * Status bits are write-1-to-clear. The SCI is a level: asserted while
  * SCI_EN is set and some enabled status bit (PM1 or GPE0) is set. The PM
  * timer is derived from guest time (clock_ns * 3.579545 MHz); TMR_STS is
- * set each time its bit 23 changes, by a clock timer armed for the next
- * change.
+ * set each time its bit 23 changes: computed when PM1_STS is read, and by
+ * a clock timer armed for the next change only while TMR_EN and SCI_EN
+ * could turn it into an SCI (an idle guest then has no periodic timer, so
+ * a vCPU halted for good is still reported).
  */
 #include "acpi_pm.h"
 
@@ -29,6 +31,7 @@ struct acpi_pm {
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	uint32_t gpe_sts, gpe_en;
 	int sci_level;
+	uint64_t tmr_epoch;	/* timer ticks >> 23 when TMR_STS was last brought up to date */
 	struct timer *tmr;
 };
 
@@ -52,17 +55,31 @@ static void update_sci(struct acpi_pm *s)
 	}
 }
 
-/* Arms the timer for the next change of bit 23. */
+/* Sets TMR_STS if bit 23 changed since the last look. */
+static void tmr_catch_up(struct acpi_pm *s)
+{
+	uint64_t e = ticks(s) >> 23;
+	if (e != s->tmr_epoch) {
+		s->tmr_epoch = e;
+		s->pm1_sts |= ACPI_PM1_TMR;
+	}
+}
+
+/* Arms the timer for the next change of bit 23 when it could raise an SCI. */
 static void arm_tmr(struct acpi_pm *s)
 {
-	uint64_t next = (ticks(s) >> 23) + 1;
+	if (!(s->pm1_en & ACPI_PM1_TMR) || !(s->pm1_cnt & ACPI_PM1_SCI_EN)) {
+		timer_del(s->tmr);
+		return;
+	}
+	uint64_t next = s->tmr_epoch + 1;
 	timer_mod(s->tmr, muldiv64_ceil(next << 23, 1000000000ull, ACPI_PM_TIMER_HZ));
 }
 
 static void tmr_cb(void *opaque)
 {
 	struct acpi_pm *s = opaque;
-	s->pm1_sts |= ACPI_PM1_TMR;
+	tmr_catch_up(s);
 	update_sci(s);
 	arm_tmr(s);
 }
@@ -82,7 +99,9 @@ static void sleep_request(struct acpi_pm *s, unsigned typ)
 static uint32_t reg_read(struct acpi_pm *s, unsigned off)
 {
 	switch (off) {
-	case 0x00: return s->pm1_sts;
+	case 0x00:
+		tmr_catch_up(s);
+		return s->pm1_sts;
 	case 0x02: return s->pm1_en;
 	case 0x04: return s->pm1_cnt;
 	case 0x08: return acpi_pm_timer(s);
@@ -116,6 +135,7 @@ static uint32_t pm_read(void *opaque, uint16_t port, unsigned size)
 
 static void reg_write(struct acpi_pm *s, unsigned base, uint32_t v, uint32_t mask)
 {
+	tmr_catch_up(s);
 	switch (base) {
 	case 0x00:
 		s->pm1_sts &= (uint16_t)~(v & mask & PM1_STS_MASK);
@@ -138,6 +158,7 @@ static void reg_write(struct acpi_pm *s, unsigned base, uint32_t v, uint32_t mas
 		break;
 	}
 	update_sci(s);
+	arm_tmr(s);
 }
 
 static void pm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
@@ -169,12 +190,14 @@ static void pm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 
 void acpi_pm_power_button(struct acpi_pm *s)
 {
+	tmr_catch_up(s);
 	s->pm1_sts |= ACPI_PM1_PWRBTN;
 	update_sci(s);
 }
 
 void acpi_pm_set_gpe(struct acpi_pm *s, int n)
 {
+	tmr_catch_up(s);
 	if (n >= 0 && n < 32)
 		s->gpe_sts |= 1u << n;
 	update_sci(s);
@@ -186,6 +209,7 @@ void acpi_pm_reset(struct acpi_pm *s)
 	s->pm1_en = 0;
 	s->pm1_cnt = ACPI_PM1_SCI_EN;
 	s->gpe_sts = s->gpe_en = 0;
+	s->tmr_epoch = ticks(s) >> 23;
 	update_sci(s);
 	arm_tmr(s);
 }
