@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "emu/cpu/msr.h"
 #include "emu/cpu/system.h"
+#include "emu/dev/irq.h"
 
 #define APIC 0xfee00000ull
 
@@ -475,4 +476,65 @@ Test(lapic, x2apic_msrs)
 	cr_assert_eq(msr_write(c, MSR_APIC_BASE, APIC | APIC_BASE_EN | APIC_BASE_BSP), -1,
 		     "x2APIC -> xAPIC directly is invalid");
 	plat_free(p);
+}
+
+/* ---- the board: machine_create wires LAPICs, IOAPIC, 8259 and the run loop ---- */
+
+static struct machine *board_new(int ncpus)
+{
+	struct machine_config cfg = { .ram_size = 16ull << 20, .ncpus = ncpus, .icount = true };
+	char err[256] = "";
+	struct machine *m = machine_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(m, "machine_create: %s", err);
+	return m;
+}
+
+Test(lapic, board_wiring)
+{
+	struct machine *m = board_new(2);
+	struct cpu *c = m->cpus[0];
+	cr_assert(c->lapic && m->cpus[1]->lapic);
+	cr_assert(m->cpus[1]->sipi_wait && m->cpus[1]->halted, "APs wait for SIPI");
+	cr_assert_eq((void *)m->intr_ack, (void *)lapic_intr_ack);
+	/* A GSI reaches the IOAPIC, which delivers to CPU 0's LAPIC. */
+	lapic_reg_write(c->lapic, 0xf0, 0x1ff);
+	lapic_reg_write(c->lapic, 0x350, 0x10000);
+	phys_write_u(m, 0xfec00000, 0x10 + 2 * 20, 4);
+	phys_write_u(m, 0xfec00010, 0x58, 4);
+	machine_set_gsi(m, 20, 1);
+	cr_assert((lapic_reg_read(c->lapic, 0x220) >> (0x58 - 0x40)) & 1);
+	cr_assert_eq(m->intr_ack(m, c), 0x58);
+	/* The HPET page and the ACPI PM timer are there. */
+	cr_assert_eq(phys_read_u(m, 0xfed00004, 4), 10000000u);
+	cr_assert(machine_io_in(m, 0x608, 4) < (1u << 24));
+	machine_destroy(m);
+}
+
+/* The run loop runs every vCPU: the BSP starts the AP with INIT-SIPI and
+ * waits for it to write a flag, then exits through isa-debug-exit. */
+Test(lapic, board_smp_run_loop)
+{
+	static const uint8_t bsp[] = {
+		0x66, 0x67, 0xc7, 0x05, 0x10, 0x03, 0xe0, 0xfe, 0x00, 0x00, 0x00, 0x01, /* ICR hi = 1 << 24 */
+		0x66, 0x67, 0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, 0x00, 0xc5, 0x00, 0x00, /* INIT */
+		0x66, 0x67, 0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, 0x08, 0x46, 0x00, 0x00, /* SIPI 8 */
+		0x80, 0x3e, 0x00, 0x90, 0x5a, 0x75, 0xf9,	/* wait for [0x9000] = 0x5A */
+		0xb0, 0x00, 0xe6, 0xf4, 0xfa, 0xf4,		/* out 0xF4, 0 */
+	};
+	static const uint8_t ap[] = { 0xc6, 0x06, 0x00, 0x90, 0x5a, 0xfa, 0xf4 };
+	struct machine *m = board_new(2);
+	struct cpu *c = m->cpus[0];
+	phys_write(m, 0x7000, bsp, sizeof(bsp));
+	phys_write(m, 0x8000, ap, sizeof(ap));
+	/* BSP in real mode at 0:0x7000 with a 4 GiB DS limit (to reach the APIC). */
+	c->seg[S_CS].sel = 0;
+	c->seg[S_CS].base = 0;
+	c->rip = 0x7000;
+	c->seg[S_DS].limit = 0xffffffffu;
+	cpu_update_mode(c);
+	m->cfg.icount_limit = 5000000;
+	cr_assert_eq(machine_run(m), STOP_EXIT);
+	cr_assert_eq(m->exit_status, 1);
+	cr_assert(m->cpus[1]->halted && !m->cpus[1]->sipi_wait);
+	machine_destroy(m);
 }
