@@ -18,6 +18,7 @@
 
 #include "../clock.h"
 #include "../machine.h"
+#include "../state.h"
 
 #define PM1_STS_MASK (ACPI_PM1_TMR | (1u << 4) | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
 		      ACPI_PM1_SLPBTN | ACPI_PM1_RTC | ACPI_PM1_WAK)
@@ -34,6 +35,20 @@ struct acpi_pm {
 	uint64_t tmr_epoch;	/* timer ticks >> 23 when TMR_STS was last brought up to date */
 	struct timer *tmr;
 };
+
+#define F(m, f) STATE_FIELD(struct acpi_pm, m, f)
+static const struct state_field acpi_pm_fields[] = {
+	F(pm1_sts, SF_HEX), F(pm1_en, SF_HEX), F(pm1_cnt, SF_HEX), F(gpe_sts, SF_HEX),
+	F(gpe_en, SF_HEX), F(sci_level, SF_DEC), F(tmr_epoch, SF_DEC), STATE_END,
+};
+#undef F
+
+static void arm_tmr(struct acpi_pm *s);
+
+static void acpi_pm_post_load(void *base)
+{
+	arm_tmr(base);
+}
 
 static uint64_t ticks(struct acpi_pm *s)
 {
@@ -231,6 +246,13 @@ struct acpi_pm *acpi_pm_create(struct machine *m, struct irq sci, char *err, siz
 		return NULL;
 	}
 	acpi_pm_reset(s);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "acpi_pm", .version = 1, .fields = acpi_pm_fields, .base = s,
+		    .post_load = acpi_pm_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the ACPI PM state");
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

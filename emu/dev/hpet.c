@@ -22,6 +22,7 @@
 
 #include "../clock.h"
 #include "../machine.h"
+#include "../state.h"
 
 #define GEN_ENABLE 1ull
 #define GEN_LEGACY 2ull
@@ -46,6 +47,7 @@ struct hpet_timer {
 	uint64_t period;
 	struct timer *t;
 	int line;		/* line currently driven high (level mode), or -1 */
+	uint64_t at;		/* saved state: the armed timer's expiry, 0 = none */
 };
 
 struct hpet {
@@ -57,6 +59,36 @@ struct hpet {
 	uint64_t base_ns;
 	struct hpet_timer tm[HPET_TIMERS];
 };
+
+#define T(k, m, f) { "t" #k "." #m, offsetof(struct hpet, tm[k].m), STATE_MEMBER_SIZE(struct hpet, tm[k].m), 1, f }
+#define TIMER_FIELDS(k) T(k, config, SF_HEX), T(k, cmp, SF_HEX), T(k, period, SF_DEC), \
+	T(k, line, SF_DEC), T(k, at, SF_DEC)
+static const struct state_field hpet_fields[] = {
+	STATE_FIELD(struct hpet, config, SF_HEX), STATE_FIELD(struct hpet, isr, SF_HEX),
+	STATE_FIELD(struct hpet, base_count, SF_DEC), STATE_FIELD(struct hpet, base_ns, SF_DEC),
+	TIMER_FIELDS(0), TIMER_FIELDS(1), TIMER_FIELDS(2), STATE_END,
+};
+#undef T
+#undef TIMER_FIELDS
+_Static_assert(HPET_TIMERS == 3, "hpet_fields lists three timers");
+
+static void hpet_pre_save(void *base)
+{
+	struct hpet *s = base;
+	for (int i = 0; i < HPET_TIMERS; i++)
+		s->tm[i].at = timer_pending(s->tm[i].t) ? timer_expire(s->tm[i].t) : 0;
+}
+
+static void hpet_post_load(void *base)
+{
+	struct hpet *s = base;
+	for (int i = 0; i < HPET_TIMERS; i++) {
+		if (s->tm[i].at)
+			timer_mod(s->tm[i].t, s->tm[i].at);
+		else
+			timer_del(s->tm[i].t);
+	}
+}
 
 static uint64_t counter(const struct hpet *s)
 {
@@ -312,6 +344,13 @@ struct hpet *hpet_create(struct machine *m, struct irq out, char *err, size_t er
 		return NULL;
 	}
 	hpet_reset(s);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "hpet", .version = 1, .fields = hpet_fields, .base = s,
+		    .pre_save = hpet_pre_save, .post_load = hpet_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the HPET state");
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

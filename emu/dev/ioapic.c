@@ -19,6 +19,7 @@
 
 #include "lapic.h"
 #include "../machine.h"
+#include "../state.h"
 
 #define RTE_VECTOR 0xffull
 #define RTE_DELMODE (7ull << 8)
@@ -39,6 +40,12 @@ struct ioapic {
 	uint32_t id;
 	uint64_t rte[IOAPIC_PINS];
 	uint32_t pins;		/* input levels as seen at the pin */
+};
+
+static const struct state_field ioapic_fields[] = {
+	STATE_FIELD(struct ioapic, regsel, SF_HEX), STATE_FIELD(struct ioapic, id, SF_HEX),
+	STATE_ARRAY(struct ioapic, rte, SF_HEX), STATE_FIELD(struct ioapic, pins, SF_HEX),
+	STATE_END,
 };
 
 static bool asserted(const struct ioapic *s, int pin)
@@ -188,6 +195,12 @@ struct ioapic *ioapic_create(struct machine *m, struct lapic_bus *bus, uint64_t 
 		return NULL;
 	}
 	ioapic_reset(s);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "ioapic", .version = 1, .fields = ioapic_fields, .base = s }) < 0) {
+		snprintf(err, errlen, "out of memory registering the IOAPIC state");
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

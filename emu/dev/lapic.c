@@ -47,6 +47,7 @@
 #include "../cpu/msr.h"
 #include "../cpu/system.h"
 #include "../mmu/mmu.h"
+#include "../state.h"
 
 _Static_assert(LAPIC_TSC_HZ == MSR_TSC_HZ, "TSC-deadline mode assumes the TSC's rate");
 
@@ -103,7 +104,21 @@ struct lapic {
 	uint8_t sipi_vec;
 	uint64_t base;		/* page the MMIO region serves this LAPIC at */
 	bool x2apic;
+	uint64_t timer_at;	/* saved state: the armed timer's expiry, 0 = none */
 };
+
+#define F(m, f) STATE_FIELD(struct lapic, m, f)
+#define A(m, f) STATE_ARRAY(struct lapic, m, f)
+static const struct state_field lapic_fields[] = {
+	F(id, SF_HEX), F(tpr, SF_HEX), F(ldr, SF_HEX), F(dfr, SF_HEX), F(svr, SF_HEX),
+	F(esr, SF_HEX), F(esr_pending, SF_HEX), F(icr_lo, SF_HEX), F(icr_hi, SF_HEX),
+	A(lvt, SF_HEX), A(irr, SF_HEX), A(isr, SF_HEX), A(tmr, SF_HEX),
+	F(timer_init, SF_DEC), F(timer_dcr, SF_HEX), F(timer_start, SF_DEC),
+	F(tsc_deadline, SF_DEC), F(timer_at, SF_DEC), A(lint, SF_DEC), F(extint_msg, SF_BOOL),
+	F(sipi_latched, SF_BOOL), F(sipi_vec, SF_HEX), STATE_END,
+};
+#undef F
+#undef A
 
 #define MAX_BASES 4
 
@@ -431,6 +446,23 @@ static void set_base(struct lapic *s)
 
 /* ---- the bus ---- */
 
+static void lapic_pre_save(void *base)
+{
+	struct lapic *s = base;
+	s->timer_at = timer_pending(s->timer) ? timer_expire(s->timer) : 0;
+}
+
+static void lapic_post_load(void *base)
+{
+	struct lapic *s = base;
+	if (s->timer_at)
+		timer_mod(s->timer, s->timer_at);
+	else
+		timer_del(s->timer);
+	set_base(s);
+	update(s);
+}
+
 struct lapic_bus *lapic_bus_create(struct machine *m, char *err, size_t errlen)
 {
 	struct lapic_bus *bus = calloc(1, sizeof(*bus));
@@ -451,6 +483,15 @@ struct lapic_bus *lapic_bus_create(struct machine *m, char *err, size_t errlen)
 		s->timer = timer_new(m, lapic_timer_cb, s);
 		m->cpus[i]->lapic = s;
 		bus->apics[bus->n++] = s;
+		char name[16];
+		snprintf(name, sizeof(name), "lapic%d", i);
+		if (machine_register_state(m, &(struct state_section){
+			    .name = name, .version = 1, .fields = lapic_fields, .base = s,
+			    .pre_save = lapic_pre_save, .post_load = lapic_post_load }) < 0) {
+			snprintf(err, errlen, "out of memory registering the LAPIC state");
+			lapic_bus_destroy(bus);
+			return NULL;
+		}
 	}
 	lapic_bus_reset(bus);
 	return bus;

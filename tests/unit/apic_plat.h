@@ -18,6 +18,7 @@
 #include "emu/dev/ioapic.h"
 #include "emu/dev/lapic.h"
 #include "emu/mmu/mmu.h"
+#include "emu/state.h"
 
 #define PLAT_RAM (16ull << 20)
 
@@ -69,6 +70,7 @@ static inline void plat_free(struct plat *p)
 	ioapic_destroy(p->io);
 	lapic_bus_destroy(p->bus);
 	clock_destroy(m->clock);
+	state_registry_free(m->state);
 	for (int i = 0; i < m->ncpus; i++) {
 		cpu_destroy(m->cpus[i]);
 		free(m->cpus[i]);

@@ -12,6 +12,7 @@
 #include "emu/cpu/msr.h"
 #include "emu/cpu/system.h"
 #include "emu/dev/irq.h"
+#include "emu/state.h"
 
 #define APIC 0xfee00000ull
 
@@ -537,4 +538,33 @@ Test(lapic, board_smp_run_loop)
 	cr_assert_eq(m->exit_status, 1);
 	cr_assert(m->cpus[1]->halted && !m->cpus[1]->sipi_wait);
 	machine_destroy(m);
+}
+
+/* The saved state (state.h tables) restores registers and re-arms the timer. */
+Test(lapic, state_save_load)
+{
+	struct plat *p = plat_new(1);
+	const struct state_section *sec = state_find(p->m, "lapic0");
+	cr_assert_not_null(sec);
+	plat_enable(p, 0);
+	wr(p, 0, 0x3e0, 0xb);
+	wr(p, 0, 0x320, 0x44);
+	wr(p, 0, 0x380, 1000);
+	wr(p, 0, 0x80, 0x20);
+	size_t n = state_fields_size(sec);
+	uint8_t *img = malloc(n);
+	if (sec->pre_save)
+		sec->pre_save(sec->base);
+	state_fields_save(sec, img);
+	wr(p, 0, 0x380, 0);		/* stop the timer, change registers */
+	wr(p, 0, 0x80, 0x70);
+	wr(p, 0, 0xf0, 0xff);
+	state_fields_load(sec, img);
+	sec->post_load(sec->base);
+	cr_assert_eq(rd(p, 0, 0xf0), 0x1ffu);
+	cr_assert_eq(rd(p, 0, 0x380), 1000u);
+	clock_set_ns(p->m, 1000);
+	cr_assert(plat_bit(p, 0, 0x200, 0x44), "timer re-armed by post_load");
+	free(img);
+	plat_free(p);
 }
