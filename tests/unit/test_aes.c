@@ -168,12 +168,14 @@ Test(aes, ud_without_feature)
 	struct th *t = th_new(TH_LONG64);
 	uint8_t code[16];
 	unsigned len = sx_encode(code, &aes_ops[1], SX_RR, 0);
+	t->cpu->features[FEAT_AES / 32] &= ~(1u << (FEAT_AES % 32));
 	th_code(t, code, len);
 	th_run(t);
 	cr_expect_eq(t->exc_vector, 6, "AESENC without CPUID.AES");
 	th_free(t);
 	t = th_new(TH_LONG64);
 	len = sx_encode(code, &pclmul, SX_RR, 0);
+	t->cpu->features[FEAT_PCLMULQDQ / 32] &= ~(1u << (FEAT_PCLMULQDQ % 32));
 	th_code(t, code, len);
 	th_run(t);
 	cr_expect_eq(t->exc_vector, 6, "PCLMULQDQ without CPUID.PCLMULQDQ");

@@ -264,8 +264,14 @@ Test(msr, speculation_and_misc)
 	cr_assert_eq(msr_write(c, MSR_MISC_ENABLE, v), 0);
 	cpu_cpuid(c, 0, 0, r);
 	cr_assert_eq(r[0], c->model->max_leaf);
-	/* XSS: no XSAVES in the model. */
+	/* XSS exists exactly when the model has XSAVES; no supervisor
+	 * state component is implemented, so only 0 can be written. */
+	cr_assert(cpu_has(c, FEAT_XSAVES));
+	cr_assert_eq(msr_read(c, MSR_XSS, &v), 0);
+	cr_assert_eq(v, 0);
+	c->features[FEAT_XSAVES / 32] &= ~(1u << (FEAT_XSAVES % 32));
 	cr_assert_eq(msr_read(c, MSR_XSS, &v), -1);
+	c->features[FEAT_XSAVES / 32] |= 1u << (FEAT_XSAVES % 32);
 	/* PLATFORM_INFO reports a ratio. */
 	cr_assert_eq(msr_read(c, MSR_PLATFORM_INFO, &v), 0);
 	cr_assert_neq((v >> 8) & 0xff, 0);
