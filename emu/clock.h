@@ -3,8 +3,8 @@
  *
  * Guest time in nanoseconds. By default it follows the host's monotonic
  * clock from machine start (paused while the machine is stopped); with
- * -icount SHIFT it is a function of the instructions retired (each
- * instruction 2^SHIFT ns), so a run is reproducible. The TSC, PIT, RTC,
+ * -icount SHIFT it is a function of the instructions retired by all
+ * vCPUs (each instruction 2^SHIFT ns), so a run is reproducible. The TSC, PIT, RTC,
  * HPET, ACPI PM timer and LAPIC timer all derive from clock_ns().
  *
  * Timers are one-shot callbacks at an absolute guest time; the run loop

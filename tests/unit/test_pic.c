@@ -383,3 +383,25 @@ Test(pic, board_delivers_to_cpu0)
 	cr_assert_not(m->cpus[0]->pending & PEND_INTR);
 	machine_destroy(m);
 }
+
+Test(pic, board_serial_raises_irq4)
+{
+	struct machine_config cfg = { .ram_size = 16 << 20, .ncpus = 1 };
+	char err[256];
+	struct machine *m = machine_create(&cfg, err, sizeof(err));
+	struct pic_regs pr;
+
+	cr_assert_not_null(m, "%s", err);
+	machine_io_out(m, 0x3f9, 0x02, 1);	/* IER: THR empty */
+	pic_get_regs(m->pic, 0, &pr);
+	cr_assert_eq(pr.irr & 0x10, 0x10, "COM1 THRE interrupt on IRQ 4");
+	cr_assert_eq(pic_intr_ack(m->pic), 0x08 + 4, "INTA takes the request");
+	machine_io_out(m, 0x3f8, 'x', 1);	/* line still high: no new edge */
+	pic_get_regs(m->pic, 0, &pr);
+	cr_assert_eq(pr.irr & 0x10, 0);
+	cr_assert_eq(machine_io_in(m, 0x3fa, 1), 0x02, "IIR: THR empty (clears it)");
+	machine_io_out(m, 0x3f8, 'y', 1);	/* transmit: THR empty again */
+	pic_get_regs(m->pic, 0, &pr);
+	cr_assert_eq(pr.irr & 0x10, 0x10, "reading IIR dropped the line: a new edge");
+	machine_destroy(m);
+}
