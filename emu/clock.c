@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "machine.h"
+#include "state.h"
 
 #define HOST_IPS_GUESS 100000000ull	/* instructions per second before measuring */
 
@@ -58,6 +59,8 @@ struct clock {
 
 	/* CLOCK_MANUAL */
 	uint64_t now;
+
+	uint64_t saved_ns;	/* snapshots: guest time at the save */
 
 	/* The running slice. */
 	struct cpu *running;
@@ -91,12 +94,55 @@ static uint64_t cpu_steps(const struct cpu *cpu)
 	return cpu->icount + cpu->extra_steps;
 }
 
+static uint64_t clock_now(const struct clock *c);
+
+/* Snapshots: the guest time is saved; loading moves the clock to it. */
+static const struct state_field clock_fields[] = {
+	STATE_FIELD(struct clock, saved_ns, SF_DEC), STATE_END,
+};
+
+static void clock_pre_save(void *base)
+{
+	struct clock *c = base;
+	c->saved_ns = clock_now(c);
+}
+
+static void clock_post_load(void *base)
+{
+	struct clock *c = base;
+	uint64_t n = c->insns;
+
+	switch (c->mode) {
+	case CLOCK_HOST:
+		if (c->paused)
+			c->paused_at = c->saved_ns;
+		else
+			c->host_base = host_ns() - c->saved_ns;
+		break;
+	case CLOCK_ICOUNT:	/* modular: (n << shift) + warp == saved_ns */
+		if (c->running)
+			n += cpu_steps(c->running) - c->running_start;
+		c->warp = c->saved_ns - (n << c->shift);
+		break;
+	default:
+		c->now = c->saved_ns;
+		break;
+	}
+}
+
 struct clock *clock_create(struct machine *m, enum clock_mode mode, unsigned icount_shift)
 {
 	struct clock *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
+	/* Registered first, so its post_load runs before the devices' re-arm timers. */
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "clock", .version = 1, .fields = clock_fields, .base = c,
+		    .pre_save = clock_pre_save, .post_load = clock_post_load }) < 0) {
+		free(c);
+		return NULL;
+	}
 	c->m = m;
 	c->mode = mode;
 	c->shift = icount_shift > 30 ? 30 : icount_shift;

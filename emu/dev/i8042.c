@@ -38,6 +38,7 @@
 
 #include "clock.h"
 #include "machine.h"
+#include "state.h"
 #include "dev/i8042.h"
 
 #define ST_OBF 0x01
@@ -591,6 +592,29 @@ static void i8042_write(void *opaque, uint16_t port, uint32_t value, unsigned si
 	update(k);
 }
 
+#define KF(m, f) STATE_FIELD(struct i8042, m, f)
+static const struct state_field i8042_fields[] = {
+	STATE_ARRAY(struct i8042, ram, SF_HEX), KF(outport, SF_HEX), KF(last_cmd, SF_BOOL),
+	KF(pending, SF_HEX), KF(obuf, SF_HEX), KF(obf, SF_BOOL), KF(obf_aux, SF_BOOL),
+	KF(ctrl, SF_HEX), KF(ctrl_aux_flags, SF_HEX), KF(kq, SF_HEX), KF(kcmd, SF_HEX),
+	KF(set, SF_DEC), KF(scanning, SF_BOOL), KF(leds, SF_HEX), KF(typematic, SF_HEX),
+	KF(klast, SF_HEX), KF(mq, SF_HEX), KF(mcmd, SF_HEX), KF(remote, SF_BOOL),
+	KF(reporting, SF_BOOL), KF(wrap, SF_BOOL), KF(scale21, SF_BOOL), KF(rate, SF_DEC),
+	KF(res, SF_DEC), KF(id, SF_DEC), KF(buttons, SF_HEX), STATE_ARRAY(struct i8042, rates, SF_DEC),
+	STATE_END,
+};
+#undef KF
+
+static void i8042_post_load(void *base)
+{
+	struct i8042 *k = base;
+
+	k->repeat_key = 0;	/* host keys are not part of the guest's state */
+	timer_del(k->repeat);
+	set_a20(k);
+	update(k);
+}
+
 void i8042_reset(struct i8042 *k)
 {
 	memset(k->ram, 0, sizeof(k->ram));
@@ -633,6 +657,13 @@ struct i8042 *i8042_create(struct machine *m, struct irq irq1, struct irq irq12,
 		return NULL;
 	}
 	i8042_reset(k);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "i8042", .version = 1, .fields = i8042_fields, .base = k,
+		    .post_load = i8042_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the keyboard controller state");
+		free(k);
+		return NULL;
+	}
 	return k;
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "machine.h"
+#include "state.h"
 #include "dev/pic.h"
 
 struct pic_chip {
@@ -331,6 +332,18 @@ void pic_reset(struct pic *p)
 	update(p);
 }
 
+static const struct state_field pic_fields[] = {
+	STATE_ARRAY(struct pic, c, SF_HEX), STATE_FIELD(struct pic, out_level, SF_BOOL), STATE_END,
+};
+
+static void pic_post_load(void *base)
+{
+	struct pic *p = base;
+
+	update(p);
+	irq_set(&p->out, p->out_level);
+}
+
 void pic_get_regs(const struct pic *p, int chip, struct pic_regs *r)
 {
 	const struct pic_chip *c = &p->c[chip & 1];
@@ -359,6 +372,13 @@ struct pic *pic_create(struct machine *m, char *err, size_t errlen)
 		return NULL;
 	}
 	pic_reset(p);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "pic", .version = 1, .fields = pic_fields, .base = p,
+		    .post_load = pic_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the PIC state");
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 

@@ -33,6 +33,7 @@
 
 #include "clock.h"
 #include "machine.h"
+#include "state.h"
 #include "dev/pit.h"
 
 #define REFRESH_NS 15085ull
@@ -510,6 +511,16 @@ static void port61_write(void *opaque, uint16_t port, uint32_t value, unsigned s
 	pit_set_gate(p, 2, value & 1);
 }
 
+static const struct state_field pit_fields[] = {
+	STATE_ARRAY(struct pit, c, SF_HEX), STATE_FIELD(struct pit, next_tick, SF_DEC),
+	STATE_FIELD(struct pit, port61, SF_HEX), STATE_END,
+};
+
+static void pit_post_load(void *base)
+{
+	update_irq(base);	/* the line and the next transition from the restored clock */
+}
+
 void pit_reset(struct pit *p)
 {
 	memset(p->c, 0, sizeof(p->c));
@@ -542,6 +553,13 @@ struct pit *pit_create(struct machine *m, struct irq irq0, char *err, size_t err
 		return NULL;
 	}
 	pit_reset(p);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "pit", .version = 1, .fields = pit_fields, .base = p,
+		    .post_load = pit_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the PIT state");
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 

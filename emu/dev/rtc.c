@@ -31,6 +31,7 @@
 
 #include "clock.h"
 #include "machine.h"
+#include "state.h"
 #include "dev/rtc.h"
 
 #define NS 1000000000ll
@@ -394,6 +395,18 @@ static void rtc_io_write(void *opaque, uint16_t port, uint32_t value, unsigned s
 	write_reg(r, r->index, (uint8_t)value);
 }
 
+static const struct state_field rtc_fields[] = {
+	STATE_ARRAY(struct rtc, cmos, SF_HEX), STATE_FIELD(struct rtc, index, SF_HEX),
+	STATE_FIELD(struct rtc, base_secs, SF_DEC), STATE_FIELD(struct rtc, base_ns, SF_DEC),
+	STATE_FIELD(struct rtc, frozen, SF_BOOL), STATE_FIELD(struct rtc, frozen_secs, SF_DEC),
+	STATE_FIELD(struct rtc, flags_ns, SF_DEC), STATE_END,
+};
+
+static void rtc_post_load(void *base)
+{
+	update_irq(base);
+}
+
 void rtc_reset(struct rtc *r)
 {
 	r->cmos[REG_B] &= (uint8_t)~(B_PIE | B_AIE | B_UIE | B_SQWE);
@@ -472,6 +485,13 @@ struct rtc *rtc_create(struct machine *m, struct irq irq8, const struct rtc_conf
 	boot_bytes(r, cfg->boot_order ? cfg->boot_order : "cad");
 	if (machine_add_io(m, 0x70, 2, rtc_io_read, rtc_io_write, r, "rtc") < 0) {
 		snprintf(err, errlen, "cannot claim I/O ports 0x70-0x71 for the RTC");
+		free(r);
+		return NULL;
+	}
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "rtc", .version = 1, .fields = rtc_fields, .base = r,
+		    .post_load = rtc_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the RTC state");
 		free(r);
 		return NULL;
 	}

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "machine.h"
+#include "state.h"
 #include "dev/sysctl.h"
 
 struct sysctl {
@@ -62,6 +63,21 @@ static void rcr_write(void *opaque, uint16_t port, uint32_t value, unsigned size
 							  : "soft reset through port 0xCF9");
 }
 
+static const struct state_field sysctl_fields[] = {
+	STATE_FIELD(struct sysctl, port92, SF_HEX), STATE_FIELD(struct sysctl, rcr, SF_HEX),
+	STATE_END,
+};
+
+static void sysctl_post_load(void *base)
+{
+	struct sysctl *s = base;
+
+	if (s->port92 & 2)
+		s->m->a20 |= A20_PORT92;
+	else
+		s->m->a20 &= (uint8_t)~A20_PORT92;
+}
+
 void sysctl_reset(struct sysctl *s)
 {
 	s->port92 = 0;
@@ -85,6 +101,13 @@ struct sysctl *sysctl_create(struct machine *m, char *err, size_t errlen)
 		return NULL;
 	}
 	sysctl_reset(s);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "sysctl", .version = 1, .fields = sysctl_fields, .base = s,
+		    .post_load = sysctl_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the system control state");
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

@@ -16,6 +16,7 @@
 
 #include "emu/clock.h"
 #include "emu/machine.h"
+#include "emu/state.h"
 #include "emu/dev/irq.h"
 
 #define DEVM_LINES 16
@@ -57,6 +58,7 @@ static inline struct devm *devm_new(void)
 static inline void devm_free(struct devm *d)
 {
 	clock_destroy(d->m->clock);
+	state_registry_free(d->m->state);
 	free(d->m);
 	free(d);
 }

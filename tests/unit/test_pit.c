@@ -337,3 +337,49 @@ Test(pit, port61_bits)
 	cr_assert_not(pit_speaker_on(f.p));
 	tf_free(f);
 }
+
+/* ---- Snapshots: the clock and the devices come back together ---- */
+
+#include <unistd.h>
+#include "emu/dev/pic.h"
+#include "emu/snapshot.h"
+
+Test(pit, snapshot_restores_clock_and_counters)
+{
+	struct machine_config cfg = { .ram_size = 4 << 20, .ncpus = 1 };
+	char err[256], path[] = "/tmp/nestemu-pit-snap-XXXXXX";
+	struct machine *m = machine_create(&cfg, err, sizeof(err));
+	struct pic_regs pr;
+	int fd = mkstemp(path);
+
+	cr_assert_not_null(m, "%s", err);
+	cr_assert(fd >= 0);
+	close(fd);
+	clock_set_ns(m, 0);
+	machine_io_out(m, 0x43, 0x34, 1);
+	machine_io_out(m, 0x40, 1000 & 0xff, 1);
+	machine_io_out(m, 0x40, 1000 >> 8, 1);
+	clock_set_ns(m, tns(250));
+	cr_assert_eq(snapshot_save_file(m, path, "t", err, sizeof(err)), 0, "%s", err);
+
+	clock_set_ns(m, tns(5000));
+	machine_io_out(m, 0x43, 0x30, 1);	/* something else entirely */
+	machine_io_out(m, 0x40, 7, 1);
+	machine_io_out(m, 0x40, 0, 1);
+	cr_assert_eq(snapshot_load_file(m, path, err, sizeof(err)), 0, "%s", err);
+	unlink(path);
+
+	cr_assert_eq(clock_ns(m), tns(250), "the clock is back at the save");
+	machine_io_out(m, 0x43, 0x00, 1);
+	uint16_t v = (uint16_t)machine_io_in(m, 0x40, 1);
+	v |= (uint16_t)(machine_io_in(m, 0x40, 1) << 8);
+	cr_assert_eq(v, 750);
+	pic_intr_ack(m->pic);	/* take the edge latched at the load */
+	clock_set_ns(m, tns(999));
+	pic_get_regs(m->pic, 0, &pr);
+	cr_assert_eq(pr.irr & 1, 0);
+	clock_set_ns(m, tns(1000));
+	pic_get_regs(m->pic, 0, &pr);
+	cr_assert_eq(pr.irr & 1, 1, "the restored counter's timer fires on time");
+	machine_destroy(m);
+}
