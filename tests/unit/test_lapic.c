@@ -154,6 +154,8 @@ Test(lapic, mov_cr8_instruction)
 	lapic_bus_destroy(bus);
 	clock_destroy(t->m->clock);
 	t->m->clock = NULL;
+	state_registry_free(t->m->state);	/* the harness's bare machine has no registry of its own */
+	t->m->state = NULL;
 	th_free(t);
 }
 
