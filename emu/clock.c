@@ -30,6 +30,7 @@
 #include "state.h"
 
 #define HOST_IPS_GUESS 100000000ull	/* instructions per second before measuring */
+#define IDLE_POLL_NS 20000000ull	/* longest idle sleep while a monitor is attached */
 
 struct timer {
 	struct clock *c;
@@ -417,6 +418,8 @@ bool clock_idle(struct machine *m)
 	if (c->mode == CLOCK_HOST) {
 		if (dl > now) {
 			uint64_t d = dl - now;
+			if (m->monitor_poll && d > IDLE_POLL_NS)
+				d = IDLE_POLL_NS;	/* the monitor polls between slices */
 			struct timespec ts = { .tv_sec = (time_t)(d / 1000000000ull),
 					       .tv_nsec = (long)(d % 1000000000ull) };
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

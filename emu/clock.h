@@ -69,7 +69,8 @@ void clock_slice_end(struct machine *m, uint64_t steps);
 
 /*
  * Every vCPU is halted and waits for an interrupt: sleeps until the next
- * deadline (host time) or jumps to it (-icount, manual), then runs the
+ * deadline (host time; at most 20 ms while a monitor is attached, so it
+ * stays responsive) or jumps to it (-icount, manual), then runs the
  * expired timers. Returns false, doing nothing, when no timer is armed.
  */
 bool clock_idle(struct machine *m);
