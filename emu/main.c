@@ -56,7 +56,7 @@ static void usage(FILE *f)
 		"Machine:\n"
 		"  -m SIZE             guest RAM, with an optional K/M/G suffix (default 128M;\n"
 		"                      a bare number means MiB)\n"
-		"  -smp N              number of vCPUs (default 1; only CPU 0 runs for now)\n"
+		"  -smp N              number of vCPUs (default 1; APs start on INIT-SIPI)\n"
 		"  -cpu MODEL[,+F,-F]  CPU model and feature changes; '-cpu help' lists models\n"
 		"  -no-reboot          exit instead of rebooting when the guest resets\n"
 		"\n"
@@ -403,9 +403,6 @@ int main(int argc, char **argv)
 			die("cannot open log file '%s': %s", o.log_file, strerror(e));
 		}
 	}
-	if (o.ncpus > 1)
-		fprintf(stderr, "nestemu: note: %d vCPUs created; only CPU 0 runs until the APIC can start the others.\n",
-			o.ncpus);
 	if ((o.bios && loader_load_bios(m, o.bios, err, sizeof(err)) < 0) ||
 	    (o.kernel && loader_load_multiboot(m, o.kernel, o.append, o.initrd, err, sizeof(err)) < 0)) {
 		machine_destroy(m);
