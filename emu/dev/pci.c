@@ -627,9 +627,17 @@ struct pci_bus *pci_create(struct machine *m, const struct pci_bus_config *cfg, 
 	/* 0xCF9 is the reset control register (emu/dev/sysctl.c). */
 	r = machine_add_io(m, 0xcf8, 1, port_read, port_write, bus, "pci-conf-addr");
 	if (r == 0) {
-		r = machine_add_io(m, 0xcfc, 4, port_read, port_write, bus, "pci-conf-data");
+		/* 0xCFA-0xCFB: decoded, byte accesses ignored (Linux's type-1 probe). */
+		r = machine_add_io(m, 0xcfa, 2, port_read, port_write, bus, "pci-conf-addr-hi");
 		if (r < 0)
 			(void)machine_remove_io(m, 0xcf8, 1);
+	}
+	if (r == 0) {
+		r = machine_add_io(m, 0xcfc, 4, port_read, port_write, bus, "pci-conf-data");
+		if (r < 0) {
+			(void)machine_remove_io(m, 0xcf8, 1);
+			(void)machine_remove_io(m, 0xcfa, 2);
+		}
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "cannot claim the PCI configuration ports 0xCF8 and 0xCFC-0xCFF: %s",
@@ -645,6 +653,7 @@ void pci_destroy(struct pci_bus *bus)
 	if (bus == NULL)
 		return;
 	(void)machine_remove_io(bus->m, 0xcf8, 1);
+	(void)machine_remove_io(bus->m, 0xcfa, 2);
 	(void)machine_remove_io(bus->m, 0xcfc, 4);
 	free(bus);
 }

@@ -40,6 +40,7 @@ static struct pci_bus *new_bus(struct machine *m, struct irqlog *l)
 	for (int i = 0; i < 16; i++)
 		cfg.isa_irq[i] = (struct irq){ irq_cb, l, i };
 	(void)machine_remove_io(m, 0xcf8, 1);	/* the board's bus, if wired */
+	(void)machine_remove_io(m, 0xcfa, 2);
 	(void)machine_remove_io(m, 0xcfc, 4);
 	struct pci_bus *bus = pci_create(m, &cfg, err, sizeof(err));
 	cr_assert_not_null(bus, "%s", err);
@@ -77,6 +78,10 @@ Test(pci, fixed_function_ids_through_cf8)
 	cr_assert_eq(cfg_in(m, PCI_DEVFN_ISA, 0x0e, 1), 0x80, "PIIX3 is multi-function");
 	cr_assert_eq(cfg_in(m, PCI_DEVFN_ISA, 0x02, 2), 0x7000, "word access at 0xCFE");
 	cr_assert_eq(cfg_in(m, PCI_DEVFN_ISA, 0x03, 1), 0x70, "byte access at 0xCFF");
+	cr_assert_eq(machine_io_in(m, 0xcf8, 4), 0x80000000u | PCI_DEVFN_ISA << 8);
+	/* Byte writes to 0xCF8-0xCFB do not touch the address latch. */
+	machine_io_out(m, 0xcfb, 0x01, 1);
+	machine_io_out(m, 0xcf8, 0x01, 1);
 	cr_assert_eq(machine_io_in(m, 0xcf8, 4), 0x80000000u | PCI_DEVFN_ISA << 8);
 	/* Bit 31 clear: no configuration cycle. */
 	machine_io_out(m, 0xcf8, 0x00000000u, 4);
