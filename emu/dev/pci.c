@@ -2,7 +2,8 @@
  * pci.c - PCI bus 0 of an i440FX/PIIX3 board (see pci.h for the model).
  *
  * Fixed functions, with the IDs QEMU's "pc" machine uses so firmware and
- * guests pick their i440FX paths:
+ * guests pick their i440FX paths (SeaBIOS recognises QEMU by the host
+ * bridge's subsystem ID 1af4:1100, which every device gets by default):
  *   00:00.0  i440FX host bridge 8086:1237 rev 2, class 0600: PAM and SMRAM
  *   00:01.0  PIIX3 ISA bridge 8086:7000, class 0601, multi-function: PIRQ
  *            route registers 0x60-0x63 (power-on 0x80, disabled)
@@ -483,6 +484,10 @@ int pci_add_device(struct pci_bus *bus, struct pci_device *d, uint8_t devfn)
 	d->bus = bus;
 	d->devfn = devfn;
 	common_masks(d);
+	if (cfg_get(d, PCI_SUBSYS_VENDOR, 4) == 0) {
+		cfg_put(d->config, PCI_SUBSYS_VENDOR, PCI_SUBSYS_VENDOR_QEMU, 2);
+		cfg_put(d->config, PCI_SUBSYS_ID, PCI_SUBSYS_ID_QEMU, 2);
+	}
 	for (int n = 0; n < 7; n++)
 		if (d->bars[n].kind == PCI_BAR_NONE)
 			d->bars[n].addr = PCI_BAR_UNMAPPED;
@@ -503,6 +508,8 @@ static void ids(struct pci_device *d, uint16_t device, uint8_t rev, uint32_t cla
 	d->config[PCI_REVISION] = rev;
 	cfg_put(d->config, PCI_CLASS_PROG, class_prog, 3);
 	cfg_put(d->config, PCI_STATUS, 0x0280, 2);	/* medium DEVSEL, fast back-to-back */
+	cfg_put(d->config, PCI_SUBSYS_VENDOR, PCI_SUBSYS_VENDOR_QEMU, 2);
+	cfg_put(d->config, PCI_SUBSYS_ID, PCI_SUBSYS_ID_QEMU, 2);
 }
 
 /* Power-on configuration of the four fixed functions. */

@@ -51,6 +51,10 @@ struct pci_device;
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
 
+/* Subsystem IDs QEMU gives every device; SeaBIOS checks the host bridge's. */
+#define PCI_SUBSYS_VENDOR_QEMU 0x1af4
+#define PCI_SUBSYS_ID_QEMU 0x1100
+
 #define PCI_CMD_IO 0x0001
 #define PCI_CMD_MEMORY 0x0002
 #define PCI_CMD_MASTER 0x0004

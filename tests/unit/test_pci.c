@@ -75,6 +75,8 @@ Test(pci, fixed_function_ids_through_cf8)
 		cr_assert_eq(cfg_in(m, t[k].devfn, 8, 4), t[k].class_rev, "devfn %d", t[k].devfn);
 	}
 	cr_assert_eq(cfg_in(m, PCI_DEVFN(5, 0), 0, 4), 0xffffffffu, "empty slot");
+	cr_assert_eq(cfg_in(m, PCI_DEVFN_HOST, PCI_SUBSYS_VENDOR, 4), 0x11001af4u,
+		     "QEMU subsystem IDs (SeaBIOS's QEMU detection)");
 	cr_assert_eq(cfg_in(m, PCI_DEVFN_ISA, 0x0e, 1), 0x80, "PIIX3 is multi-function");
 	cr_assert_eq(cfg_in(m, PCI_DEVFN_ISA, 0x02, 2), 0x7000, "word access at 0xCFE");
 	cr_assert_eq(cfg_in(m, PCI_DEVFN_ISA, 0x03, 1), 0x70, "byte access at 0xCFF");
