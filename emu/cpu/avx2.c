@@ -15,6 +15,7 @@
 
 #include "alu.h"
 #include "cpu.h"
+#include "cpuid.h"
 #include "interp.h"
 #include "mem.h"
 
@@ -581,3 +582,57 @@ void vgather(struct cpu *cpu, const struct insn *i)
 	memset(&d->b[cnt * es], 0, 32 - cnt * es);
 	memset(&cpu->vr[msk], 0, sizeof(union vreg));
 }
+
+/* ---- VEX.128 forms of SSE4.2 string compares, AES-NI, PCLMULQDQ ----------- */
+
+/*
+ * These run the legacy handler (sse42.c, aes.c, pclmul.c) on registers
+ * prepared so that it computes the VEX form: the rm operand is read here
+ * (no alignment needed in VEX form) into a scratch register, the first
+ * source (VEX.vvvv) is placed in the destination, and everything the
+ * legacy handler was not meant to change is put back; a vector result
+ * gets bits 255:128 zeroed. The legacy SSE availability check must pass
+ * (CR4.OSFXSR = 1, CR0.EM = 0), which an OS enabling AVX always has.
+ */
+enum { VL_DST = 1, VL_THREE = 2, VL_XMM0 = 4 };
+
+static void via_legacy(struct cpu *cpu, const struct insn *i, insn_fn legacy, unsigned feat, unsigned how)
+{
+	avx_check(cpu);
+	if (!cpu_has(cpu, feat) || (!(how & VL_THREE) && i->vvvv))
+		insn_ud(cpu, i);
+	if (!(cpu->cr4 & CR4_OSFXSR) || (cpu->cr0 & CR0_EM))
+		insn_ud(cpu, i);
+	union vreg b, a = cpu->vr[i->vvvv & 15];
+	avx_read_rm(cpu, i, &b, 16, false);
+	unsigned dst = i->reg & 15, tmp = dst == 1 ? 2 : 1;
+	union vreg save_d = cpu->vr[dst], save_t = cpu->vr[tmp];
+	if (how & VL_THREE)
+		memcpy(cpu->vr[dst].b, a.b, 16);
+	memcpy(cpu->vr[tmp].b, b.b, 16);
+	struct insn j = *i;
+	j.mod = 3;
+	j.rm = (uint8_t)tmp;
+	legacy(cpu, &j);
+	union vreg r = cpu->vr[dst], x0 = cpu->vr[0];
+	cpu->vr[tmp] = save_t;
+	cpu->vr[dst] = save_d;
+	if (how & VL_DST)
+		avx_set(cpu, dst, &r, 16);
+	if (how & VL_XMM0)
+		avx_set(cpu, 0, &x0, 16);
+}
+
+#define VIA_LEGACY(name, legacy, feat, how) \
+	void name(struct cpu *cpu, const struct insn *i) { via_legacy(cpu, i, legacy, feat, how); }
+VIA_LEGACY(vaesenc, aesenc_Vdq_Wdq, FEAT_AES, VL_DST | VL_THREE)
+VIA_LEGACY(vaesenclast, aesenclast_Vdq_Wdq, FEAT_AES, VL_DST | VL_THREE)
+VIA_LEGACY(vaesdec, aesdec_Vdq_Wdq, FEAT_AES, VL_DST | VL_THREE)
+VIA_LEGACY(vaesdeclast, aesdeclast_Vdq_Wdq, FEAT_AES, VL_DST | VL_THREE)
+VIA_LEGACY(vaesimc, aesimc_Vdq_Wdq, FEAT_AES, VL_DST)
+VIA_LEGACY(vaeskeygenassist, aeskeygenassist_Vdq_Wdq_Ib, FEAT_AES, VL_DST)
+VIA_LEGACY(vpclmulqdq, pclmulqdq_Vdq_Wdq_Ib, FEAT_PCLMULQDQ, VL_DST | VL_THREE)
+VIA_LEGACY(vpcmpestri, pcmpestri_Vdq_Wdq_Ib, FEAT_SSE42, 0)
+VIA_LEGACY(vpcmpistri, pcmpistri_Vdq_Wdq_Ib, FEAT_SSE42, 0)
+VIA_LEGACY(vpcmpestrm, pcmpestrm_Vdq_Wdq_Ib, FEAT_SSE42, VL_XMM0)
+VIA_LEGACY(vpcmpistrm, pcmpistrm_Vdq_Wdq_Ib, FEAT_SSE42, VL_XMM0)

@@ -537,6 +537,13 @@ static const char *const int_misc[] = {
 	"i:vpmovzxbq $mm0, xmm1", "i:vpmovzxwd $mm0, xmm1", "i:vpmovzxwq $mm0, xmm1", "i:vpmovzxdq $mm0, xmm1",
 	"i:vpmovsxbw ymm0, [rbx]", "i:vpmovzxbq ymm0, [rbx+3]", "i:vpmovsxwd xmm0, [rbx+8]",
 	"i:vptest $mm0, $mm1", "i:vptest $mm4, [rbx]",
+	"i:vaesenc xmm0, xmm1, xmm2", "i:vaesenc xmm3, xmm1, [rbx+1]", "i:vaesenclast xmm0, xmm1, xmm0",
+	"i:vaesdec xmm2, xmm1, xmm2", "i:vaesdeclast xmm1, xmm1, [rbx]", "i:vaesimc xmm0, xmm1",
+	"i:vaesimc xmm2, [rbx+3]", "i:vaeskeygenassist xmm0, xmm1, 0x1b", "i:vaeskeygenassist xmm1, xmm1, 0x36",
+	"i:vpclmulqdq xmm0, xmm1, xmm2, 0x00", "i:vpclmulqdq xmm1, xmm2, xmm1, 0x11", "i:vpclmulqdq xmm0, xmm1, [rbx+7], 0x10",
+	"i:vpcmpestri xmm1, xmm2, 0x0c", "i:vpcmpestri xmm3, [rbx+5], 0x40", "i:vpcmpestrm xmm1, xmm2, 0x44",
+	"i:vpcmpestrm xmm15, [rbx], 0x08", "i:vpcmpistri xmm1, xmm2, 0x1a", "i:vpcmpistri xmm0, [rbx+2], 0x00",
+	"i:vpcmpistrm xmm1, xmm2, 0x4c", "i:vpcmpistrm xmm2, xmm0, 0x00",
 };
 
 static const char *const avx2_only[] = {
