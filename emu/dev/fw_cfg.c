@@ -38,9 +38,14 @@ struct fw_cfg {
 	uint32_t dma_hi;
 };
 
+/* The item of a key: bit 14 (write channel) is ignored; bit 15 selects the
+ * architecture-local keys (QEMU's legacy x86 items 0x8000-0x8004), none of
+ * which exist here, so they read as 0 (SeaBIOS then finds no legacy tables). */
 static struct fw_item *item(struct fw_cfg *f, uint16_t key)
 {
-	key &= 0x3fff;		/* the write bit 0x4000 and arch bit are not modelled */
+	if (key & FW_CFG_ARCH_LOCAL)
+		return NULL;
+	key &= 0x3fff;
 	return key < FW_CFG_MAX_KEYS ? &f->items[key] : NULL;
 }
 

@@ -36,12 +36,14 @@ struct fw_cfg;
 #define FW_CFG_RAM_SIZE 0x03
 #define FW_CFG_NOGRAPHIC 0x04
 #define FW_CFG_NB_CPUS 0x05
+#define FW_CFG_MACHINE_ID 0x06
 #define FW_CFG_KERNEL_ADDR 0x07
 #define FW_CFG_KERNEL_SIZE 0x08
 #define FW_CFG_KERNEL_CMDLINE 0x09
 #define FW_CFG_INITRD_ADDR 0x0a
 #define FW_CFG_INITRD_SIZE 0x0b
 #define FW_CFG_BOOT_DEVICE 0x0c
+#define FW_CFG_NUMA 0x0d
 #define FW_CFG_BOOT_MENU 0x0e
 #define FW_CFG_MAX_CPUS 0x0f
 #define FW_CFG_KERNEL_ENTRY 0x10
@@ -56,6 +58,7 @@ struct fw_cfg;
 #define FW_CFG_FILE_DIR 0x19
 #define FW_CFG_FILE_FIRST 0x20
 #define FW_CFG_FILE_MAX 256		/* files */
+#define FW_CFG_ARCH_LOCAL 0x8000	/* architecture-local keys (none provided) */
 
 #define FW_CFG_ID_TRADITIONAL 0x1
 #define FW_CFG_ID_DMA 0x2

@@ -75,6 +75,12 @@ Test(fw_cfg, signature_id_and_ports)
 	for (int k = 0; k < 8; k++)
 		dma_sig[k] = (uint8_t)machine_io_in(m, (uint16_t)(FW_CFG_PORT_DMA + k), 1);
 	cr_assert_arr_eq(dma_sig, "QEMU CFG", 8);
+	/* Arch-local keys (legacy ACPI/SMBIOS/e820 counts) do not alias the
+	 * standard ones: absent, they read 0. */
+	read_item(m, FW_CFG_ARCH_LOCAL | FW_CFG_SIGNATURE, sig, 4);
+	cr_assert_arr_eq(sig, "\0\0\0\0", 4);
+	read_item(m, 0x4000 | FW_CFG_SIGNATURE, sig, 4);
+	cr_assert_arr_eq(sig, "QEMU", 4, "the write-channel bit is ignored");
 	/* Reselecting restarts at offset 0. */
 	read_item(m, FW_CFG_SIGNATURE, sig, 2);
 	read_item(m, FW_CFG_SIGNATURE, sig, 4);
