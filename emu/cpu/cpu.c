@@ -99,6 +99,7 @@ static void cpu_arch_reset(struct cpu *cpu)
 	cpu->exc_error = NO_ERROR_CODE;
 	cpu->exc_first = -1;
 	cpu->virt = NULL;
+	cpu->xtrack.valid = false;	/* XSAVEOPT may not skip anything after RESET/INIT */
 	tlb_flush_all(cpu);
 	cpu_update_mode(cpu);
 }
