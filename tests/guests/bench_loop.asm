@@ -4,7 +4,7 @@
 ; tests/bench/run.sh times it (nestemu -stats gives the exact count).
 %include "mb.inc"
 
-%define ITERATIONS 2000000
+%define ITERATIONS 10000000
 %define BUF 0x200000
 
 test_main:
