@@ -71,7 +71,8 @@ void th_free(struct th *t);
 void th_asm(struct th *t, const char *src);
 /* Loads raw bytes at TH_CODE followed by HLT. */
 void th_code(struct th *t, const void *bytes, size_t len);
-/* Runs from TH_CODE until HLT at the end, an exception, or max_insns
+/* Runs from the current RIP (the code's start after th_new; a second run
+ * continues where the first stopped, so reset cpu->rip to rerun) until HLT at the end, an exception, or max_insns
  * steps (default 1,000,000 when 0; see cpu_run). Returns the number of
  * instructions retired. */
 uint64_t th_run_n(struct th *t, uint64_t max_insns);
