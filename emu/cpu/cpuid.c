@@ -33,7 +33,7 @@
 
 /* Words common to every model: the x86-64 baseline plus what both
  * vendors' parts of this generation have and nestemu implements. */
-#define BASE_1_EDX (B(FEAT_FPU) | B(FEAT_DE) | B(FEAT_PSE) | B(FEAT_TSC) | B(FEAT_MSR) | \
+#define BASE_1_EDX (B(FEAT_FPU) | B(FEAT_VME) | B(FEAT_DE) | B(FEAT_PSE) | B(FEAT_TSC) | B(FEAT_MSR) | \
 		    B(FEAT_PAE) | B(FEAT_MCE) | B(FEAT_CX8) | B(FEAT_APIC) | B(FEAT_SEP) | \
 		    B(FEAT_MTRR) | B(FEAT_PGE) | B(FEAT_MCA) | B(FEAT_CMOV) | B(FEAT_PAT) | \
 		    B(FEAT_PSE36) | B(FEAT_CLFSH) | B(FEAT_MMX) | B(FEAT_FXSR) | B(FEAT_SSE) | \

@@ -1043,3 +1043,16 @@ Test(system, cpuid_handler)
 	cr_assert_eq(t->cpu->regs[R_DX], r[3]);
 	th_free(t);
 }
+
+/* VME and PVI: advertised by every model (v8086 interrupt redirection and
+ * virtual interrupt flags are implemented), so CR4 accepts them. */
+Test(system, vme_pvi_advertised_and_settable)
+{
+	struct th *t = th_new(TH_PROT32);
+	th_asm(t, "mov eax, 1\n cpuid\n mov esi, edx\n mov eax, cr4\n or eax, 3\n mov cr4, eax\n mov ebx, cr4");
+	th_run(t);
+	cr_assert_eq(t->exc_vector, -1, "MOV CR4 with VME|PVI faulted: %d", t->exc_vector);
+	cr_expect(t->cpu->regs[R_SI] & 2, "CPUID.1:EDX.VME");
+	cr_expect_eq(t->cpu->regs[R_BX] & 3, 3);
+	th_free(t);
+}
