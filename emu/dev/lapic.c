@@ -483,7 +483,7 @@ struct lapic_bus *lapic_bus_create(struct machine *m, char *err, size_t errlen)
 		s->timer = timer_new(m, lapic_timer_cb, s);
 		m->cpus[i]->lapic = s;
 		bus->apics[bus->n++] = s;
-		char name[16];
+		char name[24];
 		snprintf(name, sizeof(name), "lapic%d", i);
 		if (machine_register_state(m, &(struct state_section){
 			    .name = name, .version = 1, .fields = lapic_fields, .base = s,
