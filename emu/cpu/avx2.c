@@ -120,8 +120,10 @@ void vpsrlv(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, (i->flags & 
 static unsigned vpmaddwd_el(EL_PARAMS)
 {
 	for (unsigned k = 0; k < n / 4; k++)
-		d->d[k] = (uint32_t)((int32_t)(int16_t)a->w[2 * k] * (int16_t)b->w[2 * k] +
-				     (int32_t)(int16_t)a->w[2 * k + 1] * (int16_t)b->w[2 * k + 1]);
+		/* -32768 * -32768 twice wraps to 0x80000000, as on hardware:
+		 * sum in unsigned arithmetic. */
+		d->d[k] = (uint32_t)((int32_t)(int16_t)a->w[2 * k] * (int16_t)b->w[2 * k]) +
+			  (uint32_t)((int32_t)(int16_t)a->w[2 * k + 1] * (int16_t)b->w[2 * k + 1]);
 	return 0;
 }
 void vpmaddwd(struct cpu *cpu, const struct insn *i) { avx_op(cpu, i, vpmaddwd_el, 0); }

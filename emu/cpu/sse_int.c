@@ -76,8 +76,9 @@ void sse_k_pmaddwd(union vreg *d, const union vreg *a, const union vreg *b, unsi
 {
 	union vreg r;
 	for (unsigned k = 0; k < n / 4; k++)
-		r.d[k] = (uint32_t)((int32_t)(int16_t)a->w[2 * k] * (int16_t)b->w[2 * k] +
-				    (int32_t)(int16_t)a->w[2 * k + 1] * (int16_t)b->w[2 * k + 1]);
+		/* Summed unsigned: -32768 * -32768 twice wraps to 0x80000000. */
+		r.d[k] = (uint32_t)((int32_t)(int16_t)a->w[2 * k] * (int16_t)b->w[2 * k]) +
+			 (uint32_t)((int32_t)(int16_t)a->w[2 * k + 1] * (int16_t)b->w[2 * k + 1]);
 	memcpy(d, &r, n);
 }
 
