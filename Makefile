@@ -45,7 +45,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.asm=$(B)/guests/%.bin)
 
 NESTEMU := $(B)/nestemu
 
-.PHONY: all check unit guests asan ubsan debug bench install clean distclean coverage
+.PHONY: all check unit guests asan ubsan debug bench install clean distclean coverage run
 all: $(NESTEMU) $(if $(filter yes,$(HAVE_NASM)),$(GUEST_BINS))
 ifeq ($(MODE),release)
 	@ln -sf $(NESTEMU) nestemu
@@ -94,6 +94,16 @@ check: $(NESTEMU) $(B)/unit-tests $(B)/opcov $(GUEST_BINS)
 	sh tests/cli/run.sh $(NESTEMU) $(B)/guests
 	@echo "== monitor =="
 	sh tests/monitor/run.sh $(NESTEMU) $(B)/guests
+	@echo "== system tests (Debian's kernel and busybox) =="
+	sh tests/system/run.sh $(NESTEMU)
+
+# The default guest: Debian's kernel with a busybox initramfs, built from
+# Debian packages on first use (tests/images/build.sh), shell on ttyS0.
+LINUX_IMG := tests/images/cache
+run: $(NESTEMU)
+	@test -s $(LINUX_IMG)/vmlinuz -a -s $(LINUX_IMG)/initrd.gz || sh tests/images/build.sh
+	$(NESTEMU) -m 512 -kernel $(LINUX_IMG)/vmlinuz -initrd $(LINUX_IMG)/initrd.gz \
+		-append "console=ttyS0" -display none -serial stdio
 
 asan:
 	$(MAKE) MODE=asan check

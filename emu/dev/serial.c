@@ -93,9 +93,10 @@ void serial_backend_putc(struct serial_backend *b, uint8_t c)
 {
 	if (b->out == NULL)
 		return;
+	/* Unbuffered: a prompt without a newline must reach a pipe or a
+	 * log at once (a serial line is slow anyway: one I/O exit a byte). */
 	fputc(c, b->out);
-	if (c == '\n')
-		fflush(b->out);
+	fflush(b->out);
 }
 
 int serial_backend_getc(struct serial_backend *b)

@@ -37,7 +37,7 @@ cp "$(ls kernel-x/boot/vmlinuz-* | head -n 1)" vmlinuz
 
 mkdir -p root/bin root/sbin root/proc root/sys root/dev root/tmp root/etc
 cp busybox-x/bin/busybox root/bin/busybox
-for app in sh mount mkdir cat echo ls setsid cttyhack poweroff reboot uname dmesg; do
+for app in sh mount mkdir cat echo ls setsid cttyhack poweroff reboot uname dmesg head grep sleep; do
 	ln -sf busybox "root/bin/$app"
 done
 cat > root/init <<'INIT'

@@ -1,0 +1,76 @@
+#!/bin/sh
+# tests/system/run.sh NESTEMU - system tests: real software from Debian.
+#
+# linux_shell: Debian's linux-image-amd64 with a busybox initramfs (built
+# by tests/images/build.sh from apt-get downloads, cached) boots to the
+# shell on ttyS0; the test types `cat /proc/cpuinfo`, checks the output,
+# types `poweroff -f` and expects nestemu to exit with status 0 (ACPI S5).
+# Ends with the line "N passed, N failed".
+set -u
+nestemu=$1
+here=$(cd "$(dirname "$0")" && pwd)
+images="$here/../images"
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null' EXIT
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1 ($2)"; fail=$((fail + 1)); [ -f "$tmp/out" ] && tail -n 15 "$tmp/out" | sed 's/^/    | /'; }
+
+# wait_for PATTERN SECONDS: polls the serial log until PATTERN appears.
+wait_for() {
+	n=0
+	while ! grep -q "$1" "$tmp/out" 2>/dev/null; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		n=$((n + 1))
+		[ "$n" -gt "$(( $2 * 5 ))" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+linux_shell() {
+	if [ ! -s "$images/cache/vmlinuz" ] || [ ! -s "$images/cache/initrd.gz" ]; then
+		if ! sh "$images/build.sh" >"$tmp/build.log" 2>&1; then
+			bad linux_shell "building the Debian images failed: $(tail -n 1 "$tmp/build.log")"
+			return
+		fi
+	fi
+	mkfifo "$tmp/in"
+	"$nestemu" -m 512 -kernel "$images/cache/vmlinuz" -initrd "$images/cache/initrd.gz" \
+		-append "console=ttyS0" -display none -serial stdio -no-reboot \
+		<"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	exec 3>"$tmp/in"
+	if ! wait_for 'NESTEMU-INITRD-READY' 300 || ! wait_for '/ # ' 60; then
+		bad linux_shell "no shell prompt"
+		exec 3>&-
+		return
+	fi
+	printf 'cat /proc/cpuinfo\n' >&3
+	if ! wait_for '^flags' 60 || ! grep -q 'GenuineIntel' "$tmp/out"; then
+		bad linux_shell "cat /proc/cpuinfo printed no CPU flags"
+		exec 3>&-
+		return
+	fi
+	printf 'poweroff -f\n' >&3
+	n=0
+	while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 300 ]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	exec 3>&-
+	if kill -0 "$pid" 2>/dev/null; then
+		bad linux_shell "nestemu did not exit after poweroff"
+		return
+	fi
+	wait "$pid"
+	st=$?
+	pid=
+	if [ "$st" -eq 0 ]; then ok linux_shell; else bad linux_shell "exit status $st after poweroff"; fi
+}
+
+linux_shell
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
