@@ -13,59 +13,7 @@
 #include "emu/cpu/cpuid.h"
 #include "emu/cpu/flags.h"
 
-/* Table rows: nasm source, rax/rbx/rcx/rdx in, arithmetic flags in, the
- * same four registers out (SAME = unchanged) and the six flags out. */
-#define SAME 0xdead5a5a5a5adeadull
-struct row {
-	const char *src;
-	uint64_t in[4];
-	uint64_t fin;
-	uint64_t out[4];
-	uint64_t fout;
-};
-
-static const unsigned row_regs[4] = { R_AX, R_BX, R_CX, R_DX };
-
-static struct th *row_start(enum th_mode mode, const struct row *r)
-{
-	struct th *t = th_new(mode);
-	th_asm(t, r->src);
-	for (unsigned k = 0; k < 4; k++)
-		t->cpu->regs[row_regs[k]] = r->in[k];
-	t->cpu->regs[R_DI] = TH_DATA;
-	flags_set_arith(t->cpu, r->fin);
-	return t;
-}
-
-static void run_rows(enum th_mode mode, const struct row *rows, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		const struct row *r = &rows[k];
-		struct th *t = row_start(mode, r);
-		th_run(t);
-		cr_expect_eq(t->exc_vector, -1, "%s: exception %d", r->src, t->exc_vector);
-		static const char *const nm[4] = { "rax", "rbx", "rcx", "rdx" };
-		for (unsigned j = 0; j < 4; j++) {
-			uint64_t want = r->out[j] == SAME ? r->in[j] : r->out[j];
-			cr_expect_eq(t->cpu->regs[row_regs[j]], want, "%s: %s = %#llx, want %#llx", r->src, nm[j],
-				     (unsigned long long)t->cpu->regs[row_regs[j]], (unsigned long long)want);
-		}
-		uint64_t f = th_flags(t) & FL_ARITH;
-		cr_expect_eq(f, r->fout, "%s: flags %#llx, want %#llx", r->src, (unsigned long long)f,
-			     (unsigned long long)r->fout);
-		th_free(t);
-	}
-}
-
-#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
-#define F_CF FL_CF
-#define F_PF FL_PF
-#define F_AF FL_AF
-#define F_ZF FL_ZF
-#define F_SF FL_SF
-#define F_OF FL_OF
-
-#define ALL6 (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+#include "rows.h"
 
 static const struct row alu_rows[] = {
 	{ "add al, bl", { 0x7f, 1, 0, 0 }, 0, { 0x80, SAME, SAME, SAME }, F_OF | F_SF | F_AF },
