@@ -17,6 +17,7 @@
  * LOOP and JCXZ count with the address size (CX, ECX or RCX).
  */
 #include "misc.h"
+#include "cpuid.h"
 
 /* Canonical form of a 64-bit linear address (48 or 57 bits with LA57). */
 static inline bool branch_canonical(const struct cpu *cpu, uint64_t a)
@@ -46,8 +47,8 @@ static inline void branch_to(struct cpu *cpu, uint64_t target, unsigned osz)
 /* Operand size of a class-B (Jb) branch: 16/32 by code size and 0x66. */
 static inline unsigned branch_jb_osz(const struct cpu *cpu, const struct insn *i)
 {
-	if (cpu->code_size == 3)
-		return 3;
+	if (cpu->code_size == 3)	/* 0x66: ignored by Intel, 16 bits on AMD */
+		return ((i->flags & INSN_OPSZ) && cpu->model && cpu->model->vendor == VENDOR_AMD) ? 1 : 3;
 	bool o16 = (cpu->code_size == 1) != !!(i->flags & INSN_OPSZ);
 	return o16 ? 1 : 2;
 }

@@ -318,6 +318,8 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 		const uint32_t *features, struct insn *i)
 {
 	pthread_once(&tables_once, build_tables);
+	bool amd = (code_size & DECODE_AMD) != 0;
+	code_size &= 0xff;
 	struct cursor c = { .b = bytes, .avail = avail > 15 ? 15 : avail };
 	bool has66 = false, has67 = false, lock = false, vex = false;
 	unsigned rep = REP_NONE, seg_ovr = S_NSEG, rex = 0, map = MAP_1B;
@@ -490,7 +492,8 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 			if (rex & 8)
 				osz = 3;
 			else if (d->flags & OPF_F64)
-				osz = 3;
+				/* Intel ignores 0x66 on near branches; AMD honours it. */
+				osz = (amd && has66 && (d->flags & OPF_NEAR)) ? 1 : 3;
 			else if ((d->flags & OPF_D64) && !has66)
 				osz = 3;
 		}

@@ -12,6 +12,10 @@
 
 #include "insn.h"
 
+/* Or'ed into decode_insn's code_size: decode as AMD CPUs do where the
+ * vendors differ (0x66 on near branches in 64-bit mode). */
+#define DECODE_AMD 0x100
+
 /* decode_insn results other than a length. */
 #define DECODE_UD (-1)		/* undefined or unavailable opcode: #UD */
 #define DECODE_GP (-2)		/* longer than 15 bytes: #GP(0) */

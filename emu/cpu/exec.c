@@ -19,6 +19,7 @@
 
 #include "block.h"
 #include "cpu.h"
+#include "cpuid.h"
 #include "decode.h"
 #include "interp.h"
 #include "intr.h"
@@ -89,6 +90,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 		cpu_fault(cpu, EXC_GP, 0);
 	uint64_t lin = (cpu->segbase[S_CS] + rip) & cpu->lin_mask;
 	unsigned csz = cpu->code_size;
+	unsigned dcsz = csz | (cpu->model && cpu->model->vendor == VENDOR_AMD ? DECODE_AMD : 0);
 	uint32_t key = csz | (uint32_t)cpu->mmu_idx << 2;
 	uint64_t stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
 	struct jc_entry *j = &cpu->jc[(lin ^ (lin >> 10)) & (JC_ENTRIES - 1)];
@@ -120,14 +122,14 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	unsigned n = 0, pos = 0;
 	while (n < BLOCK_MAX_INSNS && pos < avail) {
 		struct insn *i = &insns[n];
-		int rc = decode_insn(page + pos, avail - pos, csz, cpu->features, i);
+		int rc = decode_insn(page + pos, avail - pos, dcsz, cpu->features, i);
 		if (rc == DECODE_SHORT && n == 0 && avail == 4096 - off) {
 			/* Straddles the page: needs bytes from the next page. */
 			uint8_t buf[16];
 			memcpy(buf, page + pos, avail - pos);
 			unsigned more = 15 - (avail - pos);
 			fetch_bytes(cpu, (lin + avail) & cpu->lin_mask, buf + (avail - pos), more);
-			rc = decode_insn(buf, 15, csz, cpu->features, single->insns);
+			rc = decode_insn(buf, 15, dcsz, cpu->features, single->insns);
 			if (rc < 0)
 				decode_fault(cpu, rc, buf, single->insns);
 			if (cpu->m->op_seen)

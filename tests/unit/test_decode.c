@@ -240,6 +240,25 @@ Test(decode, evex_is_ud_with_its_length)
 	}
 }
 
+Test(decode, near_branch_0x66_by_vendor)
+{
+	struct insn i;
+	/* Intel: 66 ignored, rel32; AMD: 16-bit operand size, rel16. */
+	cr_assert_eq(dec("66 e8 00 00 00 00", 3, &i), 6);
+	cr_expect_eq(i.osz, 3);
+	cr_assert_eq(dec("66 e8 00 00", 3 | DECODE_AMD, &i), 4);
+	cr_expect_eq(i.osz, 1);
+	cr_assert_eq(dec("66 0f 85 00 00", 3 | DECODE_AMD, &i), 5);
+	cr_expect_eq(i.osz, 1);
+	cr_assert_eq(dec("66 c3", 3 | DECODE_AMD, &i), 2);
+	cr_expect_eq(i.osz, 1);
+	/* Without 66, and for non-branch F64 forms (MOV CR), AMD is 64-bit too. */
+	cr_assert_eq(dec("e8 00 00 00 00", 3 | DECODE_AMD, &i), 5);
+	cr_expect_eq(i.osz, 3);
+	cr_assert_eq(dec("66 0f 20 c0", 3 | DECODE_AMD, &i), 4);
+	cr_expect_eq(i.osz, 3);
+}
+
 Test(decode, feature_gating)
 {
 	struct insn i;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "harness.h"
+#include "emu/cpu/cpuid.h"
 
 static const char *r32[8] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
 static const char *r8[8] = { "al", "cl", "dl", "bl", "ah", "ch", "dh", "bh" };
@@ -192,5 +193,40 @@ Test(forms, bound)
 	th_run(t);
 	cr_expect_eq(t->exc_vector, EXC_BR, "5 in [0,10], 11 not: #BR");
 	cr_expect_eq(t->cpu->regs[R_AX], 11);
+	th_free(t);
+}
+
+/* 0x66 on a near branch in 64-bit mode: Intel ignores it (rel32, 64-bit
+ * target); AMD uses a 16-bit operand size (rel16, target truncated to 16
+ * bits, 2-byte return address). */
+Test(forms, near_branch_0x66_vendors)
+{
+	struct th *t = th_new(TH_LONG64);
+	th_code(t, (const uint8_t[]){ 0x66, 0xe9, 0x00, 0x00, 0x00, 0x00 }, 6);
+	th_run_n(t, 1);
+	cr_expect_eq(t->cpu->rip, TH_CODE + 6, "Intel: rip %#llx", (unsigned long long)t->cpu->rip);
+	th_free(t);
+
+	t = th_new(TH_LONG64);
+	t->cpu->model = cpu_model_find("zen2");
+	th_code(t, (const uint8_t[]){ 0x66, 0xe9, 0x10, 0x00 }, 4);
+	th_run_n(t, 1);
+	cr_expect_eq(t->cpu->rip, (TH_CODE + 4 + 0x10) & 0xffff, "AMD: rip %#llx", (unsigned long long)t->cpu->rip);
+	th_free(t);
+
+	t = th_new(TH_LONG64);
+	t->cpu->model = cpu_model_find("zen2");
+	th_code(t, (const uint8_t[]){ 0x66, 0xe8, 0x00, 0x00 }, 4);
+	th_run_n(t, 1);
+	cr_expect_eq(t->cpu->regs[R_SP], TH_STACK - 2, "AMD: 16-bit call pushes 2 bytes");
+	cr_expect_eq(th_read(t, TH_STACK - 2, 2), (TH_CODE + 4) & 0xffff);
+	cr_expect_eq(t->cpu->rip, (TH_CODE + 4) & 0xffff);
+	th_free(t);
+
+	t = th_new(TH_LONG64);
+	t->cpu->model = cpu_model_find("zen2");
+	th_code(t, (const uint8_t[]){ 0x66, 0xeb, 0x02 }, 3);	/* jmp rel8 with 66 */
+	th_run_n(t, 1);
+	cr_expect_eq(t->cpu->rip, (TH_CODE + 5) & 0xffff);
 	th_free(t);
 }
