@@ -421,6 +421,8 @@ void cpu_set_rflags(struct cpu *cpu, uint64_t value, uint64_t mask);
  * while cpu->mmu_idx == MMU_DEBUG; records hits for a #DB trap after the
  * instruction (SDM Vol. 3 17.3.1.2). */
 void cpu_debug_data(struct cpu *cpu, uint64_t linear, unsigned size, unsigned acc);
+/* I/O breakpoints (DR7 R/W = 10b with CR4.DE): the same for port accesses. */
+void cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size);
 
 /* Signals from devices (thread-unsafe; call between cpu_run slices). */
 void cpu_set_irq_line(struct cpu *cpu, bool level);

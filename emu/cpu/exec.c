@@ -224,6 +224,23 @@ void cpu_debug_data(struct cpu *cpu, uint64_t linear, unsigned size, unsigned ac
 	}
 }
 
+void cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size)
+{
+	if (!(cpu->cr4 & CR4_DE))
+		return;		/* R/W = 10b is undefined without CR4.DE */
+	uint64_t dr7 = cpu->dr[7];
+	for (int k = 0; k < 4; k++) {
+		unsigned rw = (unsigned)(dr7 >> (16 + 4 * k)) & 3;
+		unsigned len = (unsigned)(dr7 >> (18 + 4 * k)) & 3;
+		unsigned bytes = len == 0 ? 1 : len == 1 ? 2 : len == 3 ? 4 : 8;
+		if (!((dr7 >> (2 * k)) & 3) || rw != 2)
+			continue;
+		unsigned lo = (unsigned)(cpu->dr[k] & 0xffff) & ~(bytes - 1);
+		if (port < lo + bytes && lo < (unsigned)port + size)
+			cpu->db_hits |= (uint8_t)(1u << k);
+	}
+}
+
 static void debug_after(struct cpu *cpu, bool tf, bool rf)
 {
 	uint8_t hits = cpu->db_hits;

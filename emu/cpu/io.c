@@ -16,6 +16,8 @@
 
 void io_check_access(struct cpu *cpu, uint16_t port, unsigned size)
 {
+	if (__builtin_expect((cpu->dr[7] & 0xff) != 0, 0))
+		cpu_debug_io(cpu, port, size);	/* I/O breakpoints trap after the instruction */
 	if (cpu->mode == MODE_REAL)
 		return;
 	if (cpu->mode != MODE_V86 && cpu->cpl <= ((cpu->rflags & FL_IOPL) >> 12))

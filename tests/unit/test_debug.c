@@ -4,6 +4,7 @@
  * breakpoints (traps after the accessing instruction), DR6 status bits.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 
 #include "harness.h"
 
@@ -94,6 +95,37 @@ Test(debug, data_breakpoints)
 		} else {
 			cr_expect_eq(t->exc_vector, -1, "%s: no #DB expected (got %d)", c->code, t->exc_vector);
 			cr_expect_eq(t->cpu->regs[R_BX], 7, "%s", c->code);
+		}
+		th_free(t);
+	}
+}
+
+/* I/O breakpoints: DR7 R/W = 10b with CR4.DE trap after IN/OUT/INS/OUTS
+ * touching the port range; without CR4.DE nothing happens. */
+Test(debug, io_breakpoints)
+{
+	static const struct { const char *code; uint16_t port; unsigned len; bool de; int hit; } c[] = {
+		{ "mov dx, 0x80\n out dx, al", 0x80, 0, true, 1 },
+		{ "in al, 0x81", 0x80, 1, true, 1 },		/* 2-byte range 0x80-0x81 */
+		{ "in al, 0x82", 0x80, 1, true, 0 },
+		{ "mov dx, 0x7e\n in eax, dx", 0x80, 0, true, 1 },	/* 4-byte access covers 0x80 */
+		{ "mov dx, 0x80\n out dx, al", 0x80, 0, false, 0 },	/* CR4.DE clear */
+	};
+	for (unsigned k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct th *t = th_new(TH_LONG64);
+		char src[128];
+		snprintf(src, sizeof(src), "%s\n mov ebx, 7", c[k].code);
+		th_asm(t, src);
+		if (c[k].de)
+			t->cpu->cr4 |= CR4_DE;
+		arm(t, 3, c[k].port, dr7_bp(3, 2, c[k].len));
+		th_run(t);
+		if (c[k].hit) {
+			cr_expect_eq(t->exc_vector, EXC_DB, "%s: #DB expected", c[k].code);
+			cr_expect_eq(t->cpu->dr[6] & 0xf, 8, "%s: DR6.B3", c[k].code);
+			cr_expect_eq(t->cpu->regs[R_BX], 0, "%s: trap right after the access", c[k].code);
+		} else {
+			cr_expect_eq(t->exc_vector, -1, "%s: no #DB (got %d)", c[k].code, t->exc_vector);
 		}
 		th_free(t);
 	}
