@@ -557,10 +557,9 @@ void vgather(struct cpu *cpu, const struct insn *i)
 	unsigned vidx = i->index, dst = i->reg & 15, msk = i->vvvv & 15;
 	if (i->mod == 3 || i->asz == 1)
 		insn_ud(cpu, i);
-	/* The decoder gives SIB.index as a GPR number, and R_NONE for index
-	 * 100b (no index for a GPR): in VSIB it names XMM4/YMM4. A ModRM
-	 * without SIB cannot be told apart here and is not refused. */
-	vidx = vidx == R_NONE ? 4 : vidx & 15;
+	/* OPF_VSIB: the decoder refused forms without SIB and gives index
+	 * 100b as 4 (XMM4/YMM4). */
+	vidx &= 15;
 	if (dst == vidx || dst == msk || vidx == msk)
 		insn_ud(cpu, i);
 	unsigned L = avx_len(i), es = qel ? 8 : 4;

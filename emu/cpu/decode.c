@@ -523,6 +523,16 @@ int decode_insn(const uint8_t *bytes, unsigned avail, unsigned code_size,
 			i->index = R_NONE;
 		} else {
 			decode_modrm_mem(&c, i, modrm, rex, asz, code_size, &def_ss);
+			if (d->flags & OPF_VSIB) {
+				/* VSIB: no SIB byte or 16-bit addressing is #UD;
+				 * index 100b names vector register 4. */
+				if ((modrm & 7) != 4 || asz == 1) {
+					i->len = (uint8_t)c.pos;
+					return DECODE_UD;
+				}
+				if (i->index == R_NONE)
+					i->index = 4;
+			}
 		}
 	} else {
 		i->mod = 3;

@@ -123,6 +123,7 @@ enum { PFX_ANY, PFX_NP, PFX_66, PFX_F3, PFX_F2 };
 #define OPF_NOFLAGS (1u << 17)	/* does not read or write arithmetic flags */
 #define OPF_MODRM_REG_IGN (1u << 18)	/* ModRM.mod treated as 3 (MOV CR/DR) */
 #define OPF_IMPL (1u << 19)	/* internal: handler present (set at init) */
+#define OPF_VSIB (1u << 21)	/* VSIB memory operand: a SIB byte is required, index 100b is XMM4 */
 #define OPF_NEAR (1u << 20)	/* near branch: on AMD, 0x66 in 64-bit mode selects 16 bits */
 
 extern const struct opdesc opcode_table[];

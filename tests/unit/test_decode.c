@@ -259,6 +259,23 @@ Test(decode, near_branch_0x66_by_vendor)
 	cr_expect_eq(i.osz, 3);
 }
 
+Test(decode, vsib_requires_sib)
+{
+	struct insn i;
+	/* vpgatherdd xmm0, [rax + xmm4], xmm1: SIB index 100b is XMM4 */
+	cr_assert_eq(dec("c4 e2 71 90 04 20", 3, &i), 6);
+	cr_expect_eq(i.index, 4);
+	cr_expect_eq(i.base, R_AX);
+	/* with VEX.X clear (inverted bit 6 = 0) the index is XMM12 */
+	cr_assert_eq(dec("c4 a2 71 90 04 20", 3, &i), 6);
+	cr_expect_eq(i.index, 12);
+	/* no SIB byte: #UD */
+	cr_expect_eq(dec("c4 e2 71 90 00", 3, &i), DECODE_UD);
+	/* an ordinary VEX memory operand keeps "no index" for SIB index 100b */
+	cr_assert_eq(dec("c5 fa 6f 04 24", 3, &i), 5);	/* vmovdqu xmm0, [rsp] */
+	cr_expect_eq(i.index, R_NONE);
+}
+
 Test(decode, feature_gating)
 {
 	struct insn i;
