@@ -243,29 +243,9 @@ static unsigned fx_nxmm(const struct cpu *cpu)
 void fxsave(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t ea = fx_area(cpu, i);
-	const struct fpu_state *f = &cpu->fpu;
 	uint8_t b[512];
 	memset(b, 0, sizeof b);
-	memcpy(b + 0, &f->fcw, 2);
-	memcpy(b + 2, &f->fsw, 2);
-	b[4] = x87_abridged_tag(f);
-	memcpy(b + 6, &f->fop, 2);
-	if (i->flags & INSN_REXW) {
-		memcpy(b + 8, &f->fip, 8);
-		memcpy(b + 16, &f->fdp, 8);
-	} else {
-		uint32_t ip = (uint32_t)f->fip, dp = (uint32_t)f->fdp;
-		memcpy(b + 8, &ip, 4);
-		memcpy(b + 12, &f->fcs, 2);
-		memcpy(b + 16, &dp, 4);
-		memcpy(b + 20, &f->fds, 2);
-	}
-	unsigned top = (f->fsw >> 11) & 7;
-	for (unsigned k = 0; k < 8; k++) {
-		const struct f80 *r = &f->st[(top + k) & 7];
-		memcpy(b + 32 + 16 * k, &r->mant, 8);
-		memcpy(b + 40 + 16 * k, &r->sexp, 2);
-	}
+	x87_fx_image_save(&cpu->fpu, b, (i->flags & INSN_REXW) != 0);
 	unsigned len = 160 + 16 * fx_nxmm(cpu);
 	if (cpu->cr4 & CR4_OSFXSR) {
 		uint32_t mask = MXCSR_MASK;
@@ -298,31 +278,7 @@ void fxrstor(struct cpu *cpu, const struct insn *i)
 	bool sse = cpu->cr4 & CR4_OSFXSR;
 	if (sse && (mx & ~MXCSR_MASK))
 		cpu_fault(cpu, EXC_GP, 0);
-	struct fpu_state *f = &cpu->fpu;
-	memcpy(&f->fcw, b + 0, 2);
-	memcpy(&f->fsw, b + 2, 2);
-	memcpy(&f->fop, b + 6, 2);
-	f->fop &= 0x7ff;
-	if (i->flags & INSN_REXW) {
-		memcpy(&f->fip, b + 8, 8);
-		memcpy(&f->fdp, b + 16, 8);
-		f->fcs = f->fds = 0;
-	} else {
-		uint32_t ip, dp;
-		memcpy(&ip, b + 8, 4);
-		memcpy(&f->fcs, b + 12, 2);
-		memcpy(&dp, b + 16, 4);
-		memcpy(&f->fds, b + 20, 2);
-		f->fip = ip;
-		f->fdp = dp;
-	}
-	unsigned top = (f->fsw >> 11) & 7;
-	for (unsigned k = 0; k < 8; k++) {
-		struct f80 *r = &f->st[(top + k) & 7];
-		memcpy(&r->mant, b + 32 + 16 * k, 8);
-		memcpy(&r->sexp, b + 40 + 16 * k, 2);
-	}
-	x87_set_abridged_tag(f, b[4]);
+	x87_fx_image_load(&cpu->fpu, b, (i->flags & INSN_REXW) != 0);
 	if (sse) {
 		cpu->mxcsr = mx;
 		if (fx_xmm(cpu))

@@ -1321,3 +1321,65 @@ void x87_esc7(struct cpu *cpu, const struct insn *i)
 		return;
 	}
 }
+
+/*
+ * The x87 part of the FXSAVE / XSAVE legacy region (SDM Vol. 1 10.5.1,
+ * table 10-2): bytes 0-23 and the eight 16-byte register slots at 32;
+ * bytes 24-31 (MXCSR, MXCSR_MASK) are the caller's. rexw selects the
+ * 64-bit instruction/data pointer format.
+ */
+void x87_fx_image_save(const struct fpu_state *f, uint8_t *b, bool rexw)
+{
+	memcpy(b + 0, &f->fcw, 2);
+	memcpy(b + 2, &f->fsw, 2);
+	b[4] = x87_abridged_tag(f);
+	b[5] = 0;
+	memcpy(b + 6, &f->fop, 2);
+	if (rexw) {
+		memcpy(b + 8, &f->fip, 8);
+		memcpy(b + 16, &f->fdp, 8);
+	} else {
+		uint32_t ip = (uint32_t)f->fip, dp = (uint32_t)f->fdp;
+		memcpy(b + 8, &ip, 4);
+		memcpy(b + 12, &f->fcs, 2);
+		memset(b + 14, 0, 2);
+		memcpy(b + 16, &dp, 4);
+		memcpy(b + 20, &f->fds, 2);
+		memset(b + 22, 0, 2);
+	}
+	unsigned top = (f->fsw >> 11) & 7;
+	for (unsigned k = 0; k < 8; k++) {
+		const struct f80 *r = &f->st[(top + k) & 7];
+		memset(b + 32 + 16 * k, 0, 16);
+		memcpy(b + 32 + 16 * k, &r->mant, 8);
+		memcpy(b + 40 + 16 * k, &r->sexp, 2);
+	}
+}
+
+void x87_fx_image_load(struct fpu_state *f, const uint8_t *b, bool rexw)
+{
+	memcpy(&f->fcw, b + 0, 2);
+	memcpy(&f->fsw, b + 2, 2);
+	memcpy(&f->fop, b + 6, 2);
+	f->fop &= 0x7ff;
+	if (rexw) {
+		memcpy(&f->fip, b + 8, 8);
+		memcpy(&f->fdp, b + 16, 8);
+		f->fcs = f->fds = 0;
+	} else {
+		uint32_t ip, dp;
+		memcpy(&ip, b + 8, 4);
+		memcpy(&f->fcs, b + 12, 2);
+		memcpy(&dp, b + 16, 4);
+		memcpy(&f->fds, b + 20, 2);
+		f->fip = ip;
+		f->fdp = dp;
+	}
+	unsigned top = (f->fsw >> 11) & 7;
+	for (unsigned k = 0; k < 8; k++) {
+		struct f80 *r = &f->st[(top + k) & 7];
+		memcpy(&r->mant, b + 32 + 16 * k, 8);
+		memcpy(&r->sexp, b + 40 + 16 * k, 2);
+	}
+	x87_set_abridged_tag(f, b[4]);
+}

@@ -57,4 +57,9 @@ void x87_set_abridged_tag(struct fpu_state *fpu, uint8_t abridged);
  * (CR0.NE = 0) when FSW.ES is set. */
 void x87_check_pending(struct cpu *cpu);
 
+/* The x87 part of the FXSAVE/XSAVE legacy region (bytes 0-23 and 32-159;
+ * 24-31 belong to MXCSR); rexw: the 64-bit pointer format. */
+void x87_fx_image_save(const struct fpu_state *f, uint8_t *b, bool rexw);
+void x87_fx_image_load(struct fpu_state *f, const uint8_t *b, bool rexw);
+
 #endif

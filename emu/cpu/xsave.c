@@ -158,64 +158,6 @@ static uint64_t edx_eax(const struct cpu *cpu)
 	return (uint32_t)cpu->regs[R_AX] | (cpu->regs[R_DX] & 0xffffffffull) << 32;
 }
 
-/* Legacy-region images of the x87 and SSE state. */
-static void put_x87(const struct cpu *cpu, uint8_t *b, bool rexw)
-{
-	const struct fpu_state *f = &cpu->fpu;
-	memcpy(b + 0, &f->fcw, 2);
-	memcpy(b + 2, &f->fsw, 2);
-	b[4] = x87_abridged_tag(f);
-	b[5] = 0;
-	memcpy(b + 6, &f->fop, 2);
-	if (rexw) {
-		memcpy(b + 8, &f->fip, 8);
-		memcpy(b + 16, &f->fdp, 8);
-	} else {
-		uint32_t ip = (uint32_t)f->fip, dp = (uint32_t)f->fdp;
-		memcpy(b + 8, &ip, 4);
-		memcpy(b + 12, &f->fcs, 2);
-		memset(b + 14, 0, 2);
-		memcpy(b + 16, &dp, 4);
-		memcpy(b + 20, &f->fds, 2);
-		memset(b + 22, 0, 2);
-	}
-	unsigned top = (f->fsw >> 11) & 7;
-	for (unsigned k = 0; k < 8; k++) {
-		const struct f80 *r = &f->st[(top + k) & 7];
-		memset(b + 32 + 16 * k, 0, 16);
-		memcpy(b + 32 + 16 * k, &r->mant, 8);
-		memcpy(b + 40 + 16 * k, &r->sexp, 2);
-	}
-}
-
-static void get_x87(struct fpu_state *f, const uint8_t *b, bool rexw)
-{
-	memcpy(&f->fcw, b + 0, 2);
-	memcpy(&f->fsw, b + 2, 2);
-	memcpy(&f->fop, b + 6, 2);
-	f->fop &= 0x7ff;
-	if (rexw) {
-		memcpy(&f->fip, b + 8, 8);
-		memcpy(&f->fdp, b + 16, 8);
-		f->fcs = f->fds = 0;
-	} else {
-		uint32_t ip, dp;
-		memcpy(&ip, b + 8, 4);
-		memcpy(&f->fcs, b + 12, 2);
-		memcpy(&dp, b + 16, 4);
-		memcpy(&f->fds, b + 20, 2);
-		f->fip = ip;
-		f->fdp = dp;
-	}
-	unsigned top = (f->fsw >> 11) & 7;
-	for (unsigned k = 0; k < 8; k++) {
-		struct f80 *r = &f->st[(top + k) & 7];
-		memcpy(&r->mant, b + 32 + 16 * k, 8);
-		memcpy(&r->sexp, b + 40 + 16 * k, 2);
-	}
-	x87_set_abridged_tag(f, b[4]);
-}
-
 static void init_x87(struct fpu_state *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -266,7 +208,7 @@ static void xsave_body(struct cpu *cpu, const struct insn *i, unsigned kind)
 		xstate_bv = (old & ~rfbm) | inuse;
 	}
 	if (save & XS_X87) {
-		put_x87(cpu, b, rexw);
+		x87_fx_image_save(&cpu->fpu, b, rexw);
 		add_range(&rg, 0, 24);
 		add_range(&rg, 32, 128);
 	}
@@ -362,7 +304,7 @@ static void xrstor_body(struct cpu *cpu, const struct insn *i, bool sup)
 	/* Commit. */
 	if (rfbm & XS_X87) {
 		if (load & XS_X87)
-			get_x87(&cpu->fpu, b, rexw);
+			x87_fx_image_load(&cpu->fpu, b, rexw);
 		else
 			init_x87(&cpu->fpu);
 	}
