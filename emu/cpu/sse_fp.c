@@ -17,30 +17,22 @@
 typedef uint32_t fop32(struct sfp *f, uint32_t a, uint32_t b);
 typedef uint64_t fop64(struct sfp *f, uint64_t a, uint64_t b);
 
-/* Packed or scalar binary operation on singles (4 lanes or lane 0). */
-static void fp32(struct cpu *cpu, const struct insn *i, fop32 *op, bool scalar)
-{
-	simd_check_sse(cpu);
-	union vreg b = sse_src(cpu, i, scalar ? 4 : 16, !scalar), r;
-	memcpy(&r, vreg(cpu, i->reg), 16);
-	struct sfp f = sfp_of(cpu);
-	for (unsigned k = 0; k < (scalar ? 1u : 4u); k++)
-		r.d[k] = op(&f, r.d[k], b.d[k]);
-	simd_fp_exceptions(cpu, f.flags);
-	sse_put(cpu, i->reg, &r);
-}
-
-static void fp64(struct cpu *cpu, const struct insn *i, fop64 *op, bool scalar)
-{
-	simd_check_sse(cpu);
-	union vreg b = sse_src(cpu, i, scalar ? 8 : 16, !scalar), r;
-	memcpy(&r, vreg(cpu, i->reg), 16);
-	struct sfp f = sfp_of(cpu);
-	for (unsigned k = 0; k < (scalar ? 1u : 2u); k++)
-		r.q[k] = op(&f, r.q[k], b.q[k]);
-	simd_fp_exceptions(cpu, f.flags);
-	sse_put(cpu, i->reg, &r);
-}
+/* Packed or scalar binary operation (all lanes, or lane 0), one body per
+ * element width: fp32 on singles (lanes d), fp64 on doubles (lanes q). */
+#define FP_BINARY(name, fop, lane, bytes)                                            \
+	static void name(struct cpu *cpu, const struct insn *i, fop *op, bool scalar)  \
+	{                                                                              \
+		simd_check_sse(cpu);                                                   \
+		union vreg b = sse_src(cpu, i, scalar ? bytes : 16, !scalar), r;       \
+		memcpy(&r, vreg(cpu, i->reg), 16);                                     \
+		struct sfp f = sfp_of(cpu);                                            \
+		for (unsigned k = 0; k < (scalar ? 1u : 16u / bytes); k++)             \
+			r.lane[k] = op(&f, r.lane[k], b.lane[k]);                       \
+		simd_fp_exceptions(cpu, f.flags);                                      \
+		sse_put(cpu, i->reg, &r);                                              \
+	}
+FP_BINARY(fp32, fop32, d, 4)
+FP_BINARY(fp64, fop64, q, 8)
 
 #define FP_FAMILY(name) \
 	void name##ps_Vps_Wps(struct cpu *cpu, const struct insn *i) { fp32(cpu, i, sfp_##name##32, false); } \
