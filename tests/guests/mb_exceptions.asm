@@ -63,22 +63,7 @@ test_main:
 	mov es, ax
 
 	; ring 3: HLT is privileged -> #GP(0) on the ring-0 stack from the TSS
-	mov edi, TSS_A
-	mov ecx, 104 / 4
-	xor eax, eax
-	rep stosd
-	mov dword [TSS_A + 4], 0x270000		; ESP0
-	mov dword [TSS_A + 8], 0x10		; SS0
-	mov word [TSS_A + 102], 104		; no I/O bitmap
-	mov eax, TSS_A
-	mov word [gdt + 0x48], 103		; limit
-	mov [gdt + 0x48 + 2], ax		; base 15:0
-	shr eax, 16
-	mov [gdt + 0x48 + 4], al		; base 23:16
-	mov byte [gdt + 0x48 + 5], 0x89		; present, 32-bit TSS available
-	mov [gdt + 0x48 + 7], ah		; base 31:24
-	mov ax, 0x48
-	ltr ax
+	LOAD_TSS32 TSS_A, 0x270000
 
 	mov ax, 0x23
 	mov ds, ax

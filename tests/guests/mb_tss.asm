@@ -7,17 +7,6 @@
 %define TSS_B 0x291000
 
 ; SET_TSS_DESC offset, base: 32-bit available TSS descriptor in the GDT
-%macro SET_TSS_DESC 2
-	mov eax, %2
-	mov word [gdt + %1], 103
-	mov [gdt + %1 + 2], ax
-	shr eax, 16
-	mov [gdt + %1 + 4], al
-	mov byte [gdt + %1 + 5], 0x89
-	mov byte [gdt + %1 + 6], 0
-	mov [gdt + %1 + 7], ah
-%endmacro
-
 ; PREP_B eip: a fresh task B state
 %macro PREP_B 1
 	mov edi, TSS_B

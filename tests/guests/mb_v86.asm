@@ -9,22 +9,7 @@
 
 test_main:
 	SAY "mb_v86: virtual-8086 mode"
-	mov edi, TSS_A
-	mov ecx, 104 / 4
-	xor eax, eax
-	rep stosd
-	mov dword [TSS_A + 4], 0x270000
-	mov dword [TSS_A + 8], 0x10
-	mov word [TSS_A + 102], 104
-	mov eax, TSS_A
-	mov word [gdt + 0x48], 103
-	mov [gdt + 0x48 + 2], ax
-	shr eax, 16
-	mov [gdt + 0x48 + 4], al
-	mov byte [gdt + 0x48 + 5], 0x89
-	mov [gdt + 0x48 + 7], ah
-	mov ax, 0x48
-	ltr ax
+	LOAD_TSS32 TSS_A, 0x270000
 
 	mov esi, v86_blob
 	mov edi, V86_CODE
