@@ -62,27 +62,4 @@ static inline union x128 sse4_src(struct cpu *cpu, const struct insn *i, unsigne
 	return v;
 }
 
-/* MMX registers alias the significands of the x87 physical registers. */
-static inline uint64_t sse4_mmx_get(struct cpu *cpu, unsigned n)
-{
-	return cpu->fpu.st[n & 7].mant;
-}
-
-/* Writes MMX register n and performs the MMX state transition. */
-static inline void sse4_mmx_put(struct cpu *cpu, unsigned n, uint64_t v)
-{
-	cpu->fpu.st[n & 7].mant = v;
-	cpu->fpu.st[n & 7].sexp = 0xffff;
-	cpu->fpu.fsw &= (uint16_t)~(7u << 11);	/* TOP = 0 */
-	cpu->fpu.ftw = 0;			/* all valid */
-}
-
-/* The Q operand of an MMX form: MMX register or 8 bytes of memory. */
-static inline uint64_t sse4_mmx_src(struct cpu *cpu, const struct insn *i)
-{
-	if (i->mod == 3)
-		return sse4_mmx_get(cpu, i->rm);
-	return mem_read64(cpu, i->seg, insn_ea(cpu, i));
-}
-
 #endif

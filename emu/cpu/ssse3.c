@@ -10,16 +10,17 @@
  * in any order.
  */
 #include "sse4.h"
+#include "sse.h"
 
 typedef void ssse3_body(union x128 *r, const union x128 *d, const union x128 *s, unsigned n);
 
 static void run_mmx(struct cpu *cpu, const struct insn *i, ssse3_body *body)
 {
 	simd_check_mmx(cpu);
-	union x128 s = { .q = { sse4_mmx_src(cpu, i), 0 } };
-	union x128 d = { .q = { sse4_mmx_get(cpu, i->reg), 0 } }, r = d;
+	union x128 s = { .q = { mmx_src(cpu, i, 8), 0 } };
+	union x128 d = { .q = { mmx_get(cpu, i->reg), 0 } }, r = d;
 	body(&r, &d, &s, 8);
-	sse4_mmx_put(cpu, i->reg, r.q[0]);
+	mmx_put(cpu, i->reg, r.q[0]);
 }
 
 static void run_xmm(struct cpu *cpu, const struct insn *i, ssse3_body *body)
@@ -115,10 +116,10 @@ static void palignr(union x128 *r, const union x128 *d, const union x128 *s, uns
 void palignr_Pq_Qq_Ib(struct cpu *cpu, const struct insn *i)
 {
 	simd_check_mmx(cpu);
-	union x128 s = { .q = { sse4_mmx_src(cpu, i), 0 } };
-	union x128 d = { .q = { sse4_mmx_get(cpu, i->reg), 0 } }, r;
+	union x128 s = { .q = { mmx_src(cpu, i, 8), 0 } };
+	union x128 d = { .q = { mmx_get(cpu, i->reg), 0 } }, r;
 	palignr(&r, &d, &s, 8, (unsigned)(i->imm & 0xff));
-	sse4_mmx_put(cpu, i->reg, r.q[0]);
+	mmx_put(cpu, i->reg, r.q[0]);
 }
 
 void palignr_Vdq_Wdq_Ib(struct cpu *cpu, const struct insn *i)
