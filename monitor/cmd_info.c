@@ -19,7 +19,7 @@
 #include "../emu/mmu/mmu.h"
 #include "../emu/snapshot.h"
 #include "../emu/state.h"
-#ifdef HAVE_CAPSTONE
+#if HAVE_CAPSTONE
 #include <capstone/capstone.h>
 #endif
 
@@ -413,7 +413,7 @@ static int dump_strings(struct monitor *mon, FILE *out, uint64_t addr, bool phys
 static int dump_insns(struct monitor *mon, FILE *out, uint64_t addr, bool phys,
 		      const struct xfmt *f)
 {
-#ifdef HAVE_CAPSTONE
+#if HAVE_CAPSTONE
 	struct cpu *c = mon_cpu(mon);
 	csh h;
 	cs_mode mode = c->code_size == 3 ? CS_MODE_64 : c->code_size == 2 ? CS_MODE_32 : CS_MODE_16;
