@@ -32,7 +32,7 @@ LIBS = $(ZLIB_LIBS) $(READLINE_LIBS) $(SDL_LIBS) $(CAPSTONE_LIBS) -lm
 
 # Every .c under these folders is part of the emulator library; the
 # program's entry point is emu/main.c.
-SRC_DIRS := emu emu/cpu emu/cpu/jit emu/mmu emu/vmx emu/svm emu/dev emu/nic monitor
+SRC_DIRS := emu emu/block emu/cpu emu/cpu/jit emu/mmu emu/vmx emu/svm emu/dev emu/nic monitor
 LIB_SRCS := $(filter-out emu/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 MAIN_OBJ := $(B)/emu/main.o
