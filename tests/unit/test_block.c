@@ -1,0 +1,232 @@
+/*
+ * test_block.c - the disk-image layer (emu/block/): raw images read,
+ * written, flushed, opened read-only and in snapshot mode; requests
+ * outside the disk or not multiples of 512 refused; unknown formats and
+ * missing files refused with a message.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu/block/block.h"
+
+/* A fresh temporary directory per test, removed with its files at the end. */
+struct tmp {
+	char dir[64];
+};
+
+static struct tmp tmp_new(void)
+{
+	struct tmp t;
+
+	snprintf(t.dir, sizeof(t.dir), "/tmp/nestemu-block-XXXXXX");
+	cr_assert_not_null(mkdtemp(t.dir));
+	return t;
+}
+
+static void tmp_free(struct tmp *t)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static char *tpath(const struct tmp *t, const char *name)
+{
+	static __thread char buf[8][256];
+	static __thread int n;
+	char *p = buf[n++ & 7];
+
+	snprintf(p, 256, "%s/%s", t->dir, name);
+	return p;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *data;
+	long n;
+
+	cr_assert_not_null(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = malloc((size_t)n + 1);
+	cr_assert_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return data;
+}
+
+static void fill_pattern(uint8_t *p, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+static struct block_backend *open_ok(const char *file, const char *format, bool ro, bool snap)
+{
+	struct block_options o = { .file = file, .format = format, .read_only = ro, .snapshot = snap };
+	struct block_backend *b;
+	char err[256];
+	int r = block_open(&b, &o, err, sizeof(err));
+
+	cr_assert_eq(r, 0, "open %s: %s", file, err);
+	return b;
+}
+
+Test(block, raw_read_write_flush)
+{
+	struct tmp t = tmp_new();
+	size_t len = 256 * 1024, got;
+	uint8_t *ref = malloc(len), *buf = malloc(len), *disk;
+	struct block_backend *b;
+
+	fill_pattern(ref, len, 1);
+	write_file(tpath(&t, "d.raw"), ref, len);
+	b = open_ok(tpath(&t, "d.raw"), NULL, false, false);
+	cr_assert_str_eq(block_format(b), "raw");
+	cr_assert_eq(block_size(b), len);
+	cr_assert(!block_read_only(b));
+	cr_assert_str_eq(block_backing_chain(b), "");
+	cr_assert_str_eq(block_filename(b), tpath(&t, "d.raw"));
+	cr_assert_eq(block_read(b, 0, buf, len), 0);
+	cr_assert_eq(memcmp(buf, ref, len), 0);
+
+	fill_pattern(buf, 3 * 512, 2);
+	memcpy(ref + 1536, buf, 3 * 512);
+	cr_assert_eq(block_write(b, 1536, buf, 3 * 512), 0);
+	cr_assert_eq(block_flush(b), 0);
+	cr_assert_eq(block_read(b, 1024, buf, 8192), 0);
+	cr_assert_eq(memcmp(buf, ref + 1024, 8192), 0);
+
+	/* Outside the disk, or not sector multiples. */
+	cr_assert_eq(block_read(b, len, buf, 512), -EINVAL);
+	cr_assert_eq(block_read(b, len - 512, buf, 1024), -EINVAL);
+	cr_assert_eq(block_read(b, 100, buf, 512), -EINVAL);
+	cr_assert_eq(block_write(b, 0, buf, 100), -EINVAL);
+	cr_assert_eq(block_read(b, UINT64_MAX - 511, buf, 512), -EINVAL);
+	block_close(b);
+
+	disk = read_file(tpath(&t, "d.raw"), &got);
+	cr_assert_eq(got, len);
+	cr_assert_eq(memcmp(disk, ref, len), 0);
+	free(disk);
+	free(ref);
+	free(buf);
+	tmp_free(&t);
+}
+
+Test(block, raw_size_rounds_up_and_tail_reads_zero)
+{
+	struct tmp t = tmp_new();
+	uint8_t data[1000], buf[1024];
+	struct block_backend *b;
+
+	memset(data, 0xab, sizeof(data));
+	write_file(tpath(&t, "odd.img"), data, sizeof(data));
+	b = open_ok(tpath(&t, "odd.img"), "raw", true, false);
+	cr_assert_eq(block_size(b), 1024);
+	cr_assert_eq(block_read(b, 0, buf, 1024), 0);
+	cr_assert_eq(buf[999], 0xab);
+	for (int i = 1000; i < 1024; i++)
+		cr_assert_eq(buf[i], 0);
+	block_close(b);
+	tmp_free(&t);
+}
+
+Test(block, raw_read_only_refuses_writes)
+{
+	struct tmp t = tmp_new();
+	uint8_t data[4096] = { 1, 2, 3 };
+	struct block_backend *b;
+
+	write_file(tpath(&t, "ro.img"), data, sizeof(data));
+	b = open_ok(tpath(&t, "ro.img"), NULL, true, false);
+	cr_assert(block_read_only(b));
+	cr_assert_eq(block_write(b, 0, data, 512), -EROFS);
+	cr_assert_eq(block_flush(b), 0);
+	block_close(b);
+	tmp_free(&t);
+}
+
+Test(block, raw_snapshot_leaves_file_unchanged)
+{
+	struct tmp t = tmp_new();
+	size_t len = 64 * 1024, got;
+	uint8_t *ref = malloc(len), *model = malloc(len), *buf = malloc(len), *disk;
+	struct block_backend *b;
+	uint32_t seed = 7;
+
+	fill_pattern(ref, len, 3);
+	memcpy(model, ref, len);
+	write_file(tpath(&t, "s.raw"), ref, len);
+	chmod(tpath(&t, "s.raw"), 0444);	/* snapshot mode must not need write access */
+	b = open_ok(tpath(&t, "s.raw"), NULL, false, true);
+	cr_assert(!block_read_only(b));
+	for (int i = 0; i < 200; i++) {
+		seed = seed * 1103515245 + 12345;
+		size_t sec = (seed >> 8) % (len / 512);
+		size_t n = 1 + (seed >> 24) % 8;
+		if (sec + n > len / 512)
+			n = len / 512 - sec;
+		fill_pattern(buf, n * 512, seed);
+		memcpy(model + sec * 512, buf, n * 512);
+		cr_assert_eq(block_write(b, sec * 512, buf, n * 512), 0);
+	}
+	cr_assert_eq(block_flush(b), 0);
+	cr_assert_eq(block_read(b, 0, buf, len), 0);
+	cr_assert_eq(memcmp(buf, model, len), 0);
+	block_close(b);
+
+	disk = read_file(tpath(&t, "s.raw"), &got);
+	cr_assert_eq(got, len);
+	cr_assert_eq(memcmp(disk, ref, len), 0);
+	free(disk);
+	free(ref);
+	free(model);
+	free(buf);
+	tmp_free(&t);
+}
+
+Test(block, open_errors_say_what_is_wrong)
+{
+	struct tmp t = tmp_new();
+	struct block_options o = { .file = tpath(&t, "missing.img") };
+	struct block_backend *b;
+	char err[256];
+	uint8_t data[512] = { 0 };
+
+	cr_assert_eq(block_open(&b, &o, err, sizeof(err)), -ENOENT);
+	cr_assert_null(b);
+	cr_assert(strstr(err, "missing.img"), "%s", err);
+
+	write_file(tpath(&t, "x.img"), data, sizeof(data));
+	o.file = tpath(&t, "x.img");
+	o.format = "vmdk";
+	cr_assert_eq(block_open(&b, &o, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "vmdk"), "%s", err);
+
+	o.file = t.dir;
+	o.format = NULL;
+	cr_assert_lt(block_open(&b, &o, err, sizeof(err)), 0);
+	cr_assert(strstr(err, t.dir), "%s", err);
+	tmp_free(&t);
+}
