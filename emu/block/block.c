@@ -163,6 +163,23 @@ int block_pwrite_full(int fd, uint64_t offset, const void *buf, size_t len)
 	return 0;
 }
 
+int block_error(struct block_backend *b, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(b->errmsg, sizeof(b->errmsg), "'%s': ", b->filename);
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < sizeof(b->errmsg))
+		vsnprintf(b->errmsg + n, sizeof(b->errmsg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *block_last_error(const struct block_backend *b)
+{
+	return b->errmsg;
+}
+
 /* ---- opening ---- */
 
 static const struct block_driver *driver_by_name(const char *name)

@@ -49,7 +49,11 @@ struct block_backend {
 	struct block_backend *backing;	/* owned by the driver that opened it; for the chain string */
 	const struct block_backend *parent;	/* the image this one backs, while opening (loop check) */
 	char *chain;			/* block_backing_chain's string, built on first use */
+	char errmsg[256];		/* block_last_error's sentence */
 };
+
+/* Records "'file': <message>" as b's last error and returns err (a negative errno). */
+int block_error(struct block_backend *b, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;
