@@ -526,7 +526,7 @@ static void set_lba_regs(struct ide_channel *c, int u, uint64_t lba)
 /* Checks the command's range; on failure ends the command with IDNF. */
 static bool rw_setup(struct ide_channel *c, int u)
 {
-	uint64_t lba;
+	uint64_t lba = 0;
 	uint32_t n = cmd_count(c, u);
 
 	if (!cmd_lba(c, u, &lba) || lba >= c->drive[u]->sectors ||
