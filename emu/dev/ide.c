@@ -49,8 +49,8 @@
  * longer than the transfer leaves the active bit set, as on hardware.
  *
  * Not modelled: timings (IDETIM/SIDETIM are plain storage; the legacy
- * ports are decoded whatever IDETIM bit 15 says, as in QEMU), native-PCI
- * mode, queued commands, security, SMART, HPA.
+ * ports are decoded whatever IDETIM bit 15 says, as in QEMU, and the bit
+ * resets to 1), native-PCI mode, queued commands, security, SMART, HPA.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -1696,6 +1696,11 @@ static void default_geometry(struct ide_drive *d)
 void ide_reset(struct ide *s)
 {
 	memset(s->pci.config + 0x40, 0, 0x10);	/* IDETIM, SIDETIM */
+	/* IDETIM bit 15 (IDE decode enable) reads set on both channels, as the
+	 * ports are always decoded; Linux's ata_piix skips a port without it,
+	 * and nothing but firmware would set it before a direct kernel boot. */
+	s->pci.config[0x41] = 0x80;
+	s->pci.config[0x43] = 0x80;
 	for (int k = 0; k < 2; k++)
 		channel_reset(&s->ch[k]);
 }

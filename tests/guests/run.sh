@@ -28,6 +28,34 @@ if [ ! -x "$nestemu" ]; then
 	exit 2
 fi
 
+# run_one NAME IMAGE: boots IMAGE with $mode $args, expects status $want.
+run_one() {
+	out=$(mktemp)
+	# shellcheck disable=SC2086
+	timeout "$timeout_s" "$nestemu" -display none -serial stdio -debugcon stdio -no-reboot \
+		-max-insns "$max_insns" $mode "$2" $args </dev/null >"$out" 2>&1
+	st=$?
+	# Firmware-booted guests must also print PASS (status 1 is also an option error's).
+	passed=yes
+	case $1 in disk_* | cd_*) grep -q '^PASS' "$out" || passed=no ;; esac
+	if [ "$st" -eq "$want" ] && [ "$passed" = yes ]; then
+		echo "PASS $1"
+		pass=$((pass + 1))
+	else
+		if [ "$st" -eq 124 ]; then
+			how="timed out (${timeout_s}s or $max_insns instructions)"
+		elif [ $((st % 2)) -eq 1 ] && [ "$st" -gt 1 ]; then
+			how="guest failure code $(((st - 1) / 2))"
+		else
+			how="exit status $st"
+		fi
+		echo "FAIL $1 ($how, expected status $want)"
+		sed 's/^/    | /' "$out" | tail -n 8
+		fail=$((fail + 1))
+	fi
+	rm -f "$out"
+}
+
 for bin in "$dir"/*.bin; do
 	[ -e "$bin" ] || continue
 	name=$(basename "$bin" .bin)
@@ -49,45 +77,36 @@ for bin in "$dir"/*.bin; do
 		skip=$((skip + 1))
 		continue
 	fi
-	out=$(mktemp)
-	image=$bin
-	isodir=""
-	if [ "$mode" = -cdrom ]; then
+	case $mode in
+	-cdrom)
+		# The boot image goes on an El Torito no-emulation ISO.
 		isodir=$(mktemp -d)
 		cp "$bin" "$isodir/boot.bin"
-		if ! xorriso -as mkisofs -quiet -b boot.bin -no-emul-boot -boot-load-size 4 \
-			-o "$isodir.iso" "$isodir" >"$out" 2>&1; then
+		if xorriso -as mkisofs -quiet -b boot.bin -no-emul-boot -boot-load-size 4 \
+			-o "$isodir.iso" "$isodir" >/dev/null 2>&1; then
+			run_one "$name" "$isodir.iso"
+		else
 			echo "FAIL $name (cannot build the ISO with xorriso: install it, see configure)"
 			fail=$((fail + 1))
-			rm -rf "$out" "$isodir" "$isodir.iso"
-			continue
 		fi
-		image=$isodir.iso
-	fi
-	# shellcheck disable=SC2086
-	timeout "$timeout_s" "$nestemu" -display none -serial stdio -debugcon stdio -no-reboot \
-		-max-insns "$max_insns" $mode "$image" $args </dev/null >"$out" 2>&1
-	st=$?
-	[ -n "$isodir" ] && rm -rf "$isodir" "$isodir.iso"
-	# Firmware-booted guests must also print PASS (status 1 is also an option error's).
-	passed=yes
-	case $name in disk_* | cd_*) grep -q '^PASS' "$out" || passed=no ;; esac
-	if [ "$st" -eq "$want" ] && [ "$passed" = yes ]; then
-		echo "PASS $name"
-		pass=$((pass + 1))
-	else
-		if [ "$st" -eq 124 ]; then
-			how="timed out (${timeout_s}s or $max_insns instructions)"
-		elif [ $((st % 2)) -eq 1 ] && [ "$st" -gt 1 ]; then
-			how="guest failure code $(((st - 1) / 2))"
+		rm -rf "$isodir" "$isodir.iso"
+		;;
+	-hda)
+		# The raw image, then the same disk converted to qcow2.
+		run_one "$name" "$bin"
+		qcow=$(mktemp)
+		if qemu-img convert -f raw -O qcow2 "$bin" "$qcow" >/dev/null 2>&1; then
+			run_one "$name-qcow2" "$qcow"
 		else
-			how="exit status $st"
+			echo "FAIL $name-qcow2 (cannot convert the image with qemu-img: install qemu-utils)"
+			fail=$((fail + 1))
 		fi
-		echo "FAIL $name ($how, expected status $want)"
-		sed 's/^/    | /' "$out" | tail -n 8
-		fail=$((fail + 1))
-	fi
-	rm -f "$out"
+		rm -f "$qcow"
+		;;
+	*)
+		run_one "$name" "$bin"
+		;;
+	esac
 done
 
 summary="$pass passed, $fail failed"
