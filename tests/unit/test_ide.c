@@ -17,8 +17,10 @@
 #include "dev_fixture.h"
 #include "emu/block/block.h"
 #include "emu/dev/ide.h"
+#include "emu/dev/fw_cfg.h"
 #include "emu/dev/pci.h"
 #include "emu/mmu/mmu.h"
+#include "monitor/monitor.h"
 
 #define RAM (16u << 20)
 #define BM_BASE 0xc000
@@ -803,4 +805,71 @@ Test(ide, info_block_lists_the_drives)
 	cr_assert_null(strstr(text, "ide1.1"), "%s", text);
 	free(text);
 	rig_free(r);
+}
+
+/* ---- the board: drives from machine_config, bootorder, CMOS, info block ---- */
+
+static void fw_read(struct machine *m, uint16_t key, void *buf, size_t len)
+{
+	machine_io_out(m, FW_CFG_PORT_SEL, key, 2);
+	for (size_t k = 0; k < len; k++)
+		((uint8_t *)buf)[k] = (uint8_t)machine_io_in(m, FW_CFG_PORT_DATA, 1);
+}
+
+/* The contents of fw_cfg file `name` read through the ports ("" when absent). */
+static void fw_file(struct machine *m, const char *name, char *out, size_t max)
+{
+	uint8_t cnt[4], e[64];
+	uint32_t n;
+
+	out[0] = 0;
+	fw_read(m, FW_CFG_FILE_DIR, cnt, 4);
+	n = (uint32_t)cnt[0] << 24 | (uint32_t)cnt[1] << 16 | (uint32_t)cnt[2] << 8 | cnt[3];
+	for (uint32_t k = 0; k < n; k++) {
+		for (int j = 0; j < 64; j++)
+			e[j] = (uint8_t)machine_io_in(m, FW_CFG_PORT_DATA, 1);
+		if (strcmp((char *)e + 8, name) == 0) {
+			uint32_t size = (uint32_t)e[2] << 8 | e[3];
+			cr_assert_lt(size, max);
+			fw_read(m, (uint16_t)(e[4] << 8 | e[5]), out, size);
+			out[size] = 0;
+			return;
+		}
+	}
+}
+
+Test(ide, board_drives_bootorder_and_info_block)
+{
+	struct rig *paths = calloc(1, sizeof(*paths));
+	struct machine_config cfg = { .ram_size = 32 << 20, .ncpus = 1, .boot_order = "dc" };
+	char err[256] = "", order[256], *text;
+	struct machine *m;
+
+	/* A 1 GiB sparse disk (more than 1024 cylinders: LBA translation) and a CD. */
+	cfg.drives[0] = (struct ide_drive_config){ IDE_MEDIA_DISK,
+		open_image(make_image(paths, 1ull << 30, 512, true), false) };
+	cfg.drives[3] = (struct ide_drive_config){ IDE_MEDIA_CDROM,
+		open_image(make_image(paths, CD_BLOCKS * 2048ull, 2048, false), true) };
+	m = machine_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert_not_null(m->ide);
+	fw_file(m, "bootorder", order, sizeof(order));
+	cr_assert_str_eq(order, "/pci@i0cf8/ide@1,1/drive@1/disk@1\n"
+				"/pci@i0cf8/ide@1,1/drive@0/disk@0");
+	machine_io_out(m, 0x70, 0x39, 1);
+	cr_assert_eq(machine_io_in(m, 0x71, 1), 0x01, "CMOS 0x39: LBA translation for ide0.0");
+	machine_io_out(m, 0x70, 0x3d, 1);
+	cr_assert_eq(machine_io_in(m, 0x71, 1), 0x23, "CMOS boot order: CD, then disk");
+	/* The ports answer: the CD's ATAPI signature on the secondary slave. */
+	machine_io_out(m, S + 6, 0xb0, 1);
+	cr_assert_eq(machine_io_in(m, S + 4, 1), 0x14);
+	cr_assert_eq(machine_io_in(m, S + 5, 1), 0xeb);
+	text = monitor_exec_str(monitor_get(m), "info block");
+	cr_assert(strstr(text, "ide0.0 (primary master): disk") &&
+		  strstr(text, "ide1.1 (secondary slave): cdrom"), "%s", text);
+	free(text);
+	machine_destroy(m);
+	for (int k = 0; k < paths->npaths; k++)
+		unlink(paths->paths[k]);
+	free(paths);
 }
