@@ -453,6 +453,7 @@ static void pio_in_identify(struct ide_channel *c, int u, const uint16_t *w)
 	c->xfer = X_PIO_IN;
 	c->xunit = (uint8_t)u;
 	c->left = 0;
+	c->block = 0;			/* not a sector transfer: registers stay */
 	c->pos = 0;
 	c->len = c->drq_end = 512;
 	c->unit[u].status = ST_DRDY | ST_DSC | ST_DRQ;
@@ -613,7 +614,8 @@ static void pio_block_done(struct ide_channel *c)
 			pio_in_next(c);
 			return;
 		}
-		set_lba_regs(c, u, c->lba - 1);
+		if (c->block)
+			set_lba_regs(c, u, c->lba - 1);
 		xfer_stop(c);
 		c->unit[u].status = ST_DRDY | ST_DSC;	/* no interrupt after the last block */
 		return;

@@ -573,6 +573,10 @@ Test(ide, reset_signatures_and_absent_devices)
 	/* IDENTIFY PACKET DEVICE. */
 	out8(r, S + 7, 0xa1);
 	cr_assert_eq(in16(r, S), 0x85c0, "ATAPI CD-ROM, removable, 12-byte packets");
+	for (int k = 1; k < 256; k++)
+		in16(r, S);
+	cr_assert_eq(in8(r, S + 7), 0x50);
+	cr_assert_eq(in8(r, S + 4), 0x14, "the signature stays after IDENTIFY PACKET DEVICE");
 
 	/* Soft reset of the primary channel. */
 	out8(r, P + 4, 0x12);
