@@ -42,6 +42,7 @@ struct drive_opt {
 	enum ide_media media;
 	int index;		/* IDE position 0-3, or -1 for the first free one */
 	bool none;		/* if=none: opened and checked, attached to nothing */
+	bool from_config;	/* read from -config: a command-line drive on its position wins */
 	int read_only, snapshot;	/* -1 not given, else 0/1 */
 };
 
@@ -239,7 +240,7 @@ static struct drive_opt *new_drive(struct options *o, const char *where, const c
 		die_at(where, "too many drives: at most %d -hdX/-cdrom/-drive options", MAX_DRIVE_OPTS);
 	d = &o->drives[o->ndrives++];
 	*d = (struct drive_opt){ .what = what, .index = -1, .read_only = -1, .snapshot = -1,
-				 .media = IDE_MEDIA_DISK };
+				 .media = IDE_MEDIA_DISK, .from_config = where != NULL };
 	return d;
 }
 
@@ -536,6 +537,7 @@ static const char *const ide_slot_names[IDE_DRIVES] = {
 static void open_drives(const struct options *o, struct machine_config *cfg)
 {
 	int owner[IDE_DRIVES] = { -1, -1, -1, -1 }, index[MAX_DRIVE_OPTS];
+	bool dropped[MAX_DRIVE_OPTS] = { false };
 	char err[600];
 
 	for (int k = 0; k < o->ndrives; k++) {
@@ -543,9 +545,12 @@ static void open_drives(const struct options *o, struct machine_config *cfg)
 		index[k] = d->index;
 		if (d->none || d->index < 0)
 			continue;
-		if (owner[d->index] >= 0)
+		if (owner[d->index] >= 0 && o->drives[owner[d->index]].from_config && !d->from_config) {
+			dropped[owner[d->index]] = true;	/* the command line wins */
+		} else if (owner[d->index] >= 0) {
 			die("IDE position %d (%s) is given twice, by %s and by %s; use another index",
 			    d->index, ide_slot_names[d->index], o->drives[owner[d->index]].what, d->what);
+		}
 		owner[d->index] = k;
 	}
 	for (int k = 0; k < o->ndrives; k++) {
@@ -572,6 +577,8 @@ static void open_drives(const struct options *o, struct machine_config *cfg)
 		};
 		struct block_backend *blk = NULL;
 
+		if (dropped[k])
+			continue;
 		if (d->file && block_open(&blk, &bo, err, sizeof(err)) < 0)
 			die("%s", err);
 		if (d->none) {

@@ -103,6 +103,11 @@ expect_err cdrom_and_hdc "IDE position 2 (secondary master) is given twice, by -
 expect_err drives_full "no free IDE position for -drive" -hda "$tmp/disk.img" -hdb "$tmp/disk.img" -hdc "$tmp/disk.img" -hdd "$tmp/disk.img" -drive "file=$tmp/disk.img" -kernel "$tmp/text"
 expect_err bad_boot "unknown boot device 'x'" -boot order=cx -hda "$tmp/disk.img"
 expect_err bad_boot_key "invalid -boot 'menu=on'" -boot menu=on -hda "$tmp/disk.img"
+printf '[machine]\nhda = %s\ndrive = file=%s,cache=none\n' "$tmp/disk.img" "$tmp/disk.img" >"$tmp/disk.cfg"
+expect_err config_drive "disk.cfg:3: unknown -drive key 'cache'" -config "$tmp/disk.cfg" -kernel "$tmp/text"
+printf '[machine]\nhda = %s\nhdb = %s\n' "$tmp/disk.img" "$tmp/disk.img" >"$tmp/disk2.cfg"
+expect_err config_drive_twice "IDE position 1 (primary slave) is given twice, by -hdb and by -hdb" -config "$tmp/disk2.cfg" -hdb "$tmp/disk.img" -hdb "$tmp/disk.img" -kernel "$tmp/text"
+expect_err config_drive_overridden "cannot open '/nonexistent/x.img'" -config "$tmp/disk2.cfg" -hda /nonexistent/x.img -kernel "$tmp/text"
 
 if [ -n "$guests" ]; then
 	if [ -f "$guests/mb_hello.bin" ]; then

@@ -877,3 +877,34 @@ Test(ide, board_drives_bootorder_and_info_block)
 		unlink(paths->paths[k]);
 	free(paths);
 }
+
+Test(ide, state_section_resumes_a_transfer)
+{
+	struct rig *a = rig_new(), *b = rig_new();
+	const struct state_section *sa = state_find(a->d->m, "ide0");
+	const struct state_section *sb = state_find(b->d->m, "ide0");
+	uint8_t sec[1024], *img;
+	size_t size;
+
+	cr_assert_not_null(sa);
+	cr_assert_not_null(sb);
+	/* Machine a: READ SECTORS of LBA 7-8, 200 bytes read, then saved. */
+	lba28(a, P, 0, 7, 2);
+	out8(a, P + 7, 0x20);
+	read_block(a, P, sec, 200);
+	size = state_fields_size(sa);
+	cr_assert_eq(size, state_fields_size(sb));
+	img = malloc(size);
+	state_fields_save(sa, img);
+	/* Machine b takes over and finishes the transfer. */
+	state_fields_load(sb, img);
+	if (sb->post_load)
+		sb->post_load(sb->base);
+	cr_assert_eq(in8(b, P + 7) & 0x88, 0x08, "DRQ carried over");
+	read_block(b, P, sec + 200, 1024 - 200);
+	cr_assert(sector_ok(sec, 7, 512) && sector_ok(sec + 512, 8, 512));
+	cr_assert_eq(in8(b, P + 7), 0x50);
+	free(img);
+	rig_free(a);
+	rig_free(b);
+}
