@@ -1057,6 +1057,9 @@ static void atapi_exec(struct ide_channel *c, int u)
 		atapi_reply(c, u, 8, (uint32_t)cdb[8] << 8 | cdb[9]);
 		break;
 	default:
+		if (log_on(&c->ide->m->log, LOG_UNIMP))
+			log_printf(&c->ide->m->log, "ide%d.%d: ATAPI command 0x%02x not supported\n",
+				   c->index, u, cdb[0]);
 		atapi_error(c, u, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		break;
 	}
@@ -1334,6 +1337,9 @@ static void ata_command(struct ide_channel *c, uint8_t cmd)
 		case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe5: case 0xe6:
 			break;			/* power management: below */
 		default:
+			if (log_on(&c->ide->m->log, LOG_UNIMP))
+				log_printf(&c->ide->m->log, "ide%d.%d: ATA command 0x%02x on a CD-ROM aborted\n",
+					   c->index, u, cmd);
 			cmd_error(c, u, ER_ABRT);
 			return;
 		}
@@ -1440,6 +1446,9 @@ static void ata_command(struct ide_channel *c, uint8_t cmd)
 		r->nsector = r->power;
 		break;
 	default:				/* NOP, DEVICE RESET on a disk, and the rest */
+		if (cmd != 0x00 && log_on(&c->ide->m->log, LOG_UNIMP))
+			log_printf(&c->ide->m->log, "ide%d.%d: ATA command 0x%02x not supported\n",
+				   c->index, u, cmd);
 		cmd_error(c, u, ER_ABRT);
 		break;
 	}
