@@ -589,6 +589,29 @@ static void open_drives(const struct options *o, struct machine_config *cfg)
 	}
 }
 
+/* The directory of the lowest-numbered IDE disk's image, or "" without disks. */
+static void first_disk_dir(const struct options *o, char *out, size_t len)
+{
+	const struct drive_opt *best = NULL;
+
+	out[0] = '\0';
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		if (d->media == IDE_MEDIA_DISK && !d->none && d->file &&
+		    (best == NULL || (d->index >= 0 && (best->index < 0 || d->index < best->index))))
+			best = d;
+	}
+	if (best == NULL)
+		return;
+	const char *slash = strrchr(best->file, '/');
+	if (slash == NULL)
+		snprintf(out, len, ".");
+	else if (slash == best->file)
+		snprintf(out, len, "/");
+	else
+		snprintf(out, len, "%.*s", (int)(slash - best->file), best->file);
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -604,7 +627,7 @@ int main(int argc, char **argv)
 	struct machine_config cfg;
 	struct machine *m;
 	enum machine_stop stop;
-	char err[512], firmware[4096];
+	char err[512], firmware[4096], snapdir[4096];
 	double t0, t1;
 	int status;
 
@@ -670,6 +693,9 @@ int main(int argc, char **argv)
 			die("%s", err);
 		}
 		monitor_set_name(mon, o.name);
+		first_disk_dir(&o, snapdir, sizeof(snapdir));
+		if (snapdir[0])
+			monitor_set_snapshot_dir(mon, snapdir);	/* snapshots beside the first disk */
 		m->paused = o.start_stopped;
 	}
 
