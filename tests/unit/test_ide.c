@@ -964,3 +964,84 @@ Test(ide, random_register_traffic)
 	cr_assert(sector_ok(b, 77, 512));
 	rig_free(r);
 }
+
+/* Runs a data-in packet and collects every DRQ block; returns the bytes. */
+static unsigned packet_in(struct rig *r, const uint8_t cdb[12], uint8_t *buf)
+{
+	unsigned got = 0;
+
+	packet(r, cdb, 0xfffe);
+	while ((in8(r, 0x376) & 0x88) == 0x08)
+		got += data_block(r, buf + got);
+	command_end(r, false);
+	return got;
+}
+
+Test(ide, atapi_mmc_commands)
+{
+	struct rig *r = rig_new();
+	uint8_t b[4096];
+	uint8_t mode_caps[12] = { 0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 64 };
+	uint8_t mode_all[12] = { 0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 255 };
+	uint8_t config[12] = { 0x46, 0, 0, 0, 0, 0, 0, 0, 255 };
+	uint8_t config_core[12] = { 0x46, 2, 0, 1, 0, 0, 0, 0, 255 };
+	uint8_t events[12] = { 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8 };
+	uint8_t mech[12] = { 0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8 };
+	uint8_t disc[12] = { 0x51, 0, 0, 0, 0, 0, 0, 0, 34 };
+	uint8_t toc_msf[12] = { 0x43, 2, 0, 0, 0, 0, 0, 0, 100 };
+	uint8_t session[12] = { 0x43, 0, 1, 0, 0, 0, 0, 0, 12 };
+	uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 };
+	uint8_t unlock[12] = { 0x1e, 0, 0, 0, 0 };
+	uint8_t eject[12] = { 0x1b, 0, 0, 0, 2 };
+	uint8_t events_async[12] = { 0x4a, 0, 0, 0, 0x10, 0, 0, 0, 8 };
+
+	cr_assert_eq(packet_in(r, mode_caps, b), 30);
+	cr_assert_eq(b[0] << 8 | b[1], 28, "mode data length");
+	cr_assert_eq(b[8], 0x2a);
+	cr_assert_eq(b[9], 0x14);
+	cr_assert_eq(b[14] & 0x02, 0, "not locked");
+	cr_assert_eq(packet_in(r, mode_all, b), 38, "pages 01h and 2Ah");
+	cr_assert_eq(b[8], 0x01);
+	cr_assert_eq(b[16], 0x2a);
+
+	cr_assert_eq(packet_in(r, config, b), 8 + 12 + 12 + 8);
+	cr_assert_eq(b[6] << 8 | b[7], 0x0008, "current profile CD-ROM");
+	cr_assert_eq(b[8] << 8 | b[9], 0x0000, "Profile List first");
+	cr_assert_eq(b[20] << 8 | b[21], 0x0001, "then Core");
+	cr_assert_eq(b[27], 2, "ATAPI interface");
+	cr_assert_eq(b[32] << 8 | b[33], 0x0003, "then Removable Medium");
+	cr_assert_eq(packet_in(r, config_core, b), 8 + 12, "RT=2: just the Core feature");
+	cr_assert_eq(b[8] << 8 | b[9], 0x0001);
+
+	cr_assert_eq(packet_in(r, events, b), 8);
+	cr_assert_eq(b[2], 0x04, "media class");
+	cr_assert_eq(b[5] & 0x02, 0x02, "media present");
+	packet(r, events_async, 0xfffe);
+	command_end(r, true);
+
+	cr_assert_eq(packet_in(r, mech, b), 8);
+	cr_assert_eq(packet_in(r, disc, b), 34);
+	cr_assert_eq(b[2], 0x0e, "complete disc");
+	cr_assert_eq(b[4], 1, "one session");
+
+	cr_assert_eq(packet_in(r, toc_msf, b), 20);
+	cr_assert_eq(b[9] << 16 | b[10] << 8 | b[11], 0x000200, "track 1 at 00:02:00");
+	cr_assert_eq(b[17], (CD_BLOCKS + 150) / (60 * 75));
+	cr_assert_eq(b[18], ((CD_BLOCKS + 150) / 75) % 60);
+	cr_assert_eq(b[19], (CD_BLOCKS + 150) % 75);
+	cr_assert_eq(packet_in(r, session, b), 12);
+	cr_assert_eq(b[1], 10);
+	cr_assert_eq(b[6], 1, "first track of the last session");
+
+	packet(r, lock, 0);
+	command_end(r, false);
+	cr_assert_eq(packet_in(r, mode_caps, b), 30);
+	cr_assert_eq(b[14] & 0x02, 0x02, "locked");
+	packet(r, eject, 0);
+	command_end(r, true);			/* medium removal prevented */
+	packet(r, unlock, 0);
+	command_end(r, false);
+	packet(r, eject, 0);
+	command_end(r, false);
+	rig_free(r);
+}
