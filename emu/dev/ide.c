@@ -1654,8 +1654,34 @@ static void pci_written(struct pci_device *d, unsigned off, unsigned size)
 
 /* ---- saved state ---- */
 
+#define UNIT_FIELDS(n)									\
+	STATE_FIELD(struct ide_channel, unit[n].feature, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].nsector, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].sector, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].lcyl, SF_HEX),				\
+	STATE_FIELD(struct ide_channel, unit[n].hcyl, SF_HEX),				\
+	STATE_FIELD(struct ide_channel, unit[n].hob_feature, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].hob_nsector, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].hob_sector, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].hob_lcyl, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].hob_hcyl, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].status, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].error, SF_HEX),				\
+	STATE_FIELD(struct ide_channel, unit[n].mult, SF_DEC),				\
+	STATE_FIELD(struct ide_channel, unit[n].lheads, SF_DEC),			\
+	STATE_FIELD(struct ide_channel, unit[n].lsecs, SF_DEC),				\
+	STATE_FIELD(struct ide_channel, unit[n].wcache, SF_BOOL),			\
+	STATE_FIELD(struct ide_channel, unit[n].xfer_mode, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].power, SF_HEX),				\
+	STATE_FIELD(struct ide_channel, unit[n].sense_key, SF_HEX),			\
+	STATE_FIELD(struct ide_channel, unit[n].asc, SF_HEX),				\
+	STATE_FIELD(struct ide_channel, unit[n].ascq, SF_HEX),				\
+	STATE_FIELD(struct ide_channel, unit[n].locked, SF_BOOL)
+
+/* The fields; the data buffer is the section's blob. */
 static const struct state_field channel_fields[] = {
-	STATE_ARRAY(struct ide_channel, unit, SF_HEX),
+	UNIT_FIELDS(0),
+	UNIT_FIELDS(1),
 	STATE_FIELD(struct ide_channel, select, SF_HEX),
 	STATE_FIELD(struct ide_channel, devctl, SF_HEX),
 	STATE_FIELD(struct ide_channel, irq_pending, SF_BOOL),
@@ -1673,9 +1699,16 @@ static const struct state_field channel_fields[] = {
 	STATE_FIELD(struct ide_channel, bm_cmd, SF_HEX),
 	STATE_FIELD(struct ide_channel, bm_status, SF_HEX),
 	STATE_FIELD(struct ide_channel, bm_prd, SF_HEX),
-	STATE_FIELD(struct ide_channel, buf, SF_HEX),
 	STATE_END,
 };
+
+static void *channel_blob(void *base, size_t *len)
+{
+	struct ide_channel *c = base;
+
+	*len = sizeof(c->buf);
+	return c->buf;
+}
 
 static void channel_post_load(void *base)
 {
@@ -1783,7 +1816,7 @@ struct ide *ide_create(struct machine *m, struct pci_bus *bus, const struct ide_
 		}
 		r = machine_register_state(m, &(struct state_section){
 			.name = k ? "ide1" : "ide0", .version = 1, .fields = channel_fields,
-			.base = c, .post_load = channel_post_load });
+			.base = c, .blob = channel_blob, .post_load = channel_post_load });
 		if (r < 0) {
 			snprintf(err, errlen, "cannot register the IDE state: %s", strerror(-r));
 			goto fail;

@@ -898,6 +898,12 @@ Test(ide, state_section_resumes_a_transfer)
 	state_fields_save(sa, img);
 	/* Machine b takes over and finishes the transfer. */
 	state_fields_load(sb, img);
+	{
+		size_t la, lb;
+		uint8_t *ba = sa->blob(sa->base, &la), *bb = sb->blob(sb->base, &lb);
+		cr_assert_eq(la, lb);
+		memcpy(bb, ba, la);	/* the data buffer */
+	}
 	if (sb->post_load)
 		sb->post_load(sb->base);
 	cr_assert_eq(in8(b, P + 7) & 0x88, 0x08, "DRQ carried over");
