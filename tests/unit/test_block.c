@@ -318,6 +318,26 @@ static void check_equals_raw(struct block_backend *b, const char *raw)
 	free(ref);
 }
 
+static uint64_t header64(const char *path, long at)
+{
+	uint8_t b[8];
+	uint64_t v = 0;
+	FILE *f = fopen(path, "rb");
+
+	cr_assert_not_null(f);
+	fseek(f, at, SEEK_SET);
+	cr_assert_eq(fread(b, 1, 8, f), 8);
+	fclose(f);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static uint32_t header32(const char *path, long at)
+{
+	return (uint32_t)(header64(path, at) >> 32);
+}
+
 /* Opens img (probed) and compares it with `qemu-img convert -O raw img`. */
 static void check_against_qemu(const struct tmp *t, const char *img)
 {
@@ -389,5 +409,145 @@ Test(block, qcow2_backing_chain_and_zero_clusters)
 		cr_assert_str_eq(block_backing_chain(b), chain);
 		block_close(b);
 	}
+	tmp_free(&t);
+}
+
+/*
+ * Random writes through our driver (offsets and lengths in sectors, across
+ * cluster boundaries), checked against a model of the disk; then reopened
+ * and read back, and checked by qemu-img check and qemu-img compare.
+ */
+static void write_and_check(const struct tmp *t, const char *img, int nops, size_t maxlen, uint32_t seed)
+{
+	struct block_backend *b = open_ok(img, NULL, false, false);
+	size_t len = block_size(b);
+	uint8_t *model = malloc(len), *buf = malloc(maxlen);
+	FILE *f;
+
+	/* the starting contents, as qemu-img sees them */
+	SH_OK("qemu-img convert -O raw '%s' '%s'", img, tpath(t, "before.raw"));
+	check_equals_raw(b, tpath(t, "before.raw"));
+	f = fopen(tpath(t, "before.raw"), "rb");
+	cr_assert_eq(fread(model, 1, len, f), len);
+	fclose(f);
+
+	for (int i = 0; i < nops; i++) {
+		seed = seed * 1103515245 + 12345;
+		size_t n = 512 * (1 + (seed >> 8) % (maxlen / 512));
+		seed = seed * 1103515245 + 12345;
+		size_t at = 512 * ((seed >> 4) % ((len - n) / 512 + 1));
+		fill_pattern(buf, n, seed);
+		memcpy(model + at, buf, n);
+		int r = block_write(b, at, buf, n);
+		cr_assert_eq(r, 0, "write %zu+%zu: %d %s", at, n, r, block_last_error(b));
+		if (i % 16 == 0) {
+			uint8_t *back = malloc(n);
+			cr_assert_eq(block_read(b, at, back, n), 0);
+			cr_assert_eq(memcmp(back, model + at, n), 0, "read after write at %zu", at);
+			free(back);
+		}
+	}
+	cr_assert_eq(block_flush(b), 0);
+	block_close(b);
+
+	write_file(tpath(t, "model.raw"), model, len);
+	b = open_ok(img, NULL, true, false);
+	check_equals_raw(b, tpath(t, "model.raw"));
+	block_close(b);
+	cr_assert_eq(sh("qemu-img check -q '%s'", img), 0, "qemu-img check found errors or leaks in %s", img);
+	cr_assert_eq(sh("qemu-img compare -q -f raw -F qcow2 '%s' '%s'", tpath(t, "model.raw"), img), 0,
+		     "qemu-img compare: %s differs from the model", img);
+	free(model);
+	free(buf);
+}
+
+Test(block, qcow2_writes_fresh_images)
+{
+	static const char *const opts[] = {
+		"compat=1.1,cluster_size=65536", "compat=0.10,cluster_size=4096",
+		"compat=1.1,cluster_size=512,refcount_bits=1", "compat=1.1,cluster_size=4096,refcount_bits=8",
+		"compat=1.1,cluster_size=2M,refcount_bits=32",
+	};
+	struct tmp t = tmp_new();
+
+	for (int k = 0; k < 5; k++) {
+		SH_OK("qemu-img create -q -f qcow2 -o %s '%s' 8M", opts[k], tpath(&t, "w.qcow2"));
+		write_and_check(&t, tpath(&t, "w.qcow2"), 150, 20 * 1024, 100 + k);
+	}
+	tmp_free(&t);
+}
+
+Test(block, qcow2_writes_over_data_compressed_and_backing)
+{
+	struct tmp t = tmp_new();
+
+	/* over allocated data and unallocated clusters */
+	make_disk(tpath(&t, "src.raw"), 4 << 20, 31);
+	SH_OK("qemu-img convert -O qcow2 -o compat=1.1,cluster_size=4096 '%s' '%s'", tpath(&t, "src.raw"),
+	      tpath(&t, "d.qcow2"));
+	write_and_check(&t, tpath(&t, "d.qcow2"), 150, 12 * 1024, 7);
+
+	/* over compressed clusters (their host clusters are shared, refcounts must drop exactly) */
+	SH_OK("qemu-img convert -c -O qcow2 -o compat=1.1,cluster_size=4096 '%s' '%s'", tpath(&t, "src.raw"),
+	      tpath(&t, "c.qcow2"));
+	write_and_check(&t, tpath(&t, "c.qcow2"), 150, 6 * 1024, 8);
+	SH_OK("qemu-img convert -c -O qcow2 -o compat=0.10,cluster_size=65536 '%s' '%s'", tpath(&t, "src.raw"),
+	      tpath(&t, "c2.qcow2"));
+	write_and_check(&t, tpath(&t, "c2.qcow2"), 80, 40 * 1024, 9);
+
+	/* over backing data and zero clusters, and the backing files stay untouched */
+	make_chain(&t, "1.1");
+	SH_OK("cp '%s' '%s' && cp '%s' '%s'", tpath(&t, "base.raw"), tpath(&t, "base.copy"), tpath(&t, "mid.qcow2"),
+	      tpath(&t, "mid.copy"));
+	write_and_check(&t, tpath(&t, "top.qcow2"), 150, 140 * 1024, 10);
+	SH_OK("cmp -s '%s' '%s' && cmp -s '%s' '%s'", tpath(&t, "base.raw"), tpath(&t, "base.copy"),
+	      tpath(&t, "mid.qcow2"), tpath(&t, "mid.copy"));
+	tmp_free(&t);
+}
+
+/* 512-byte clusters with 64-bit refcounts: a refcount block covers 32 KiB, the table soon moves. */
+Test(block, qcow2_refcount_table_grows)
+{
+	struct tmp t = tmp_new();
+	struct block_backend *b;
+	uint8_t *buf = malloc(256 * 1024);
+	size_t len;
+
+	SH_OK("qemu-img create -q -f qcow2 -o compat=1.1,cluster_size=512,refcount_bits=64 '%s' 16M",
+	      tpath(&t, "g.qcow2"));
+	uint64_t rt_before = header64(tpath(&t, "g.qcow2"), 48);
+	b = open_ok(tpath(&t, "g.qcow2"), NULL, false, false);
+	len = block_size(b);
+	for (size_t at = 0; at < len; at += 256 * 1024) {
+		fill_pattern(buf, 256 * 1024, (uint32_t)at);
+		cr_assert_eq(block_write(b, at, buf, 256 * 1024), 0, "%s", block_last_error(b));
+	}
+	block_close(b);
+	cr_assert_gt(header64(tpath(&t, "g.qcow2"), 48), rt_before, "the refcount table did not move");
+	cr_assert_gt(header32(tpath(&t, "g.qcow2"), 56), 8, "the refcount table did not grow");
+	cr_assert_eq(sh("qemu-img check -q '%s'", tpath(&t, "g.qcow2")), 0);
+	write_and_check(&t, tpath(&t, "g.qcow2"), 50, 4096, 12);
+	free(buf);
+	tmp_free(&t);
+}
+
+Test(block, qcow2_snapshot_mode_leaves_file_unchanged)
+{
+	struct tmp t = tmp_new();
+	struct block_backend *b;
+	uint8_t buf[8192], back[8192];
+
+	make_chain(&t, "1.1");
+	SH_OK("cp '%s' '%s'", tpath(&t, "top.qcow2"), tpath(&t, "top.copy"));
+	b = open_ok(tpath(&t, "top.qcow2"), NULL, false, true);
+	for (uint64_t at = 0; at < block_size(b); at += 300 * 512) {
+		fill_pattern(buf, sizeof(buf), (uint32_t)at);
+		cr_assert_eq(block_write(b, at, buf, sizeof(buf)), 0);
+		cr_assert_eq(block_read(b, at, back, sizeof(back)), 0);
+		cr_assert_eq(memcmp(buf, back, sizeof(buf)), 0);
+	}
+	cr_assert_eq(block_flush(b), 0);
+	block_close(b);
+	SH_OK("cmp -s '%s' '%s'", tpath(&t, "top.qcow2"), tpath(&t, "top.copy"));
 	tmp_free(&t);
 }
