@@ -470,10 +470,13 @@ static int take_free(struct block_backend *b, uint64_t *off)
 {
 	struct qcow2 *s = b->priv;
 
-	for (;;) {
+	for (unsigned tries = 0;; tries++) {
 		uint64_t v;
 		int r;
 
+		if (tries == 1u << 20)
+			return block_error(b, -EIO, "no free cluster in the million after %#llx: the refcounts "
+					   "are damaged", (unsigned long long)s->alloc_next);
 		*off = s->alloc_next;
 		s->alloc_next += s->cs;
 		r = rc_get(b, *off, &v);
@@ -524,11 +527,13 @@ static int rt_grow(struct block_backend *b, uint64_t need_ti)
 		n = entries / per_cluster;
 		/* n consecutive clusters nobody counts yet */
 		start = s->alloc_next;
-		for (uint64_t i = 0; i < n;) {
+		for (uint64_t i = 0, tries = 0; i < n; tries++) {
 			uint64_t v;
 			r = rc_get(b, start + i * s->cs, &v);
 			if (r < 0)
 				return r;
+			if (tries == 1u << 20)
+				return block_error(b, -EIO, "no room for the refcount table: the refcounts are damaged");
 			if (v) {
 				start += (i + 1) * s->cs;
 				i = 0;
