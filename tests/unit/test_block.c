@@ -409,6 +409,10 @@ Test(block, qcow2_backing_chain_and_zero_clusters)
 		cr_assert_str_eq(block_backing_chain(b), chain);
 		block_close(b);
 	}
+	/* an image larger than its backing file reads zeros past the backing file's end */
+	SH_OK("cd '%s' && qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 big.qcow2 3M && "
+	      "qemu-io -f qcow2 -c 'write -P 0x99 2044k 8k' big.qcow2 >/dev/null", t.dir);
+	check_against_qemu(&t, tpath(&t, "big.qcow2"));
 	tmp_free(&t);
 }
 
