@@ -21,12 +21,13 @@
  * finds neither errors nor leaks: a new cluster gets refcount 1 (refcount
  * blocks and a larger refcount table are allocated the same way, the
  * table moving to the end of the file), and the clusters an overwritten
- * entry held are released. Order per request, so that a crash leaves at
- * worst leaked clusters: (1) data clusters, new L2 tables (zero-filled)
- * and their refcounts are written; fdatasync; (2) L2 entries, then L1
- * entries, are written; (3) only if clusters are to be released:
- * fdatasync, then their refcounts drop. Metadata is written through (L2
- * tables and refcount blocks are cached for reading only).
+ * entry held are released. Order, so that a crash leaves at worst leaked
+ * clusters: data clusters, new (zero-filled) L2 tables and refcounts are
+ * written at once; the new L2 and L1 entries stay in the cached tables
+ * (dirty) until a write-back, run by block_flush, by the eviction of a
+ * dirty table and at close: fdatasync, then the dirty L2 tables and L1
+ * entries; then, if clusters await release, fdatasync again before
+ * their refcounts drop. Refcounts are written through.
  *
  * Limits, each refused at open with a sentence: cluster_bits 9..21, an
  * L1 table of at most 32 MiB, a refcount table of at most 8 MiB, a
@@ -1144,12 +1145,18 @@ static int qcow2_open(struct block_backend *b, char *err, size_t errlen)
 	s->alloc_next = (s->file_size + s->cs - 1) & ~(s->cs - 1);
 	b->size = s->size & ~511ull;
 
+	free(h);	/* not kept through a deep chain of backing files */
+	h = NULL;
 	if (backing_name) {
 		const char *fmt = backing_fmt[0] ? backing_fmt : NULL;
 		char berr[512];
 		r = block_open_backing(&s->backing, b, backing_name, fmt, berr, sizeof(berr));
 		if (r < 0) {
-			snprintf(err, errlen, "cannot open the backing file of '%s': %s", f, berr);
+			/* the image at fault names itself; only the top of the chain adds its name */
+			if (b->parent)
+				snprintf(err, errlen, "%s", berr);
+			else
+				snprintf(err, errlen, "cannot open the backing file of '%s': %s", f, berr);
 			goto fail;
 		}
 		b->backing = s->backing;

@@ -785,6 +785,17 @@ Test(block, qcow2_bad_table_entries_give_eio)
 	cr_assert_eq(block_write(b, 512, buf, 512), -EIO);
 	block_close(b);
 
+	/* a refcount table entry beyond the file: reads work, allocating writes fail */
+	make_small(&t, "e.qcow2");
+	patch64(img, (long)header64(img, 48), 1ull << 40);
+	b = open_ok(img, NULL, false, false);
+	cr_assert_eq(block_read(b, 0, buf, 4096), 0);
+	cr_assert_eq(block_write(b, 0, buf, 512), 0);	/* in place: no refcount needed */
+	cr_assert_eq(block_write(b, 64 * 1024, buf, 512), -EIO);
+	cr_assert(strstr(block_last_error(b), "refcount table entry 0"), "%s", block_last_error(b));
+	cr_assert_eq(block_write(b, 0, buf, 512), -EIO);	/* and no more writes */
+	block_close(b);
+
 	/* v2 has no zero flag */
 	SH_OK("qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4096 '%s' 1M && "
 	      "qemu-io -f qcow2 -c 'write -P 1 0 8k' '%s' >/dev/null", img, img);
@@ -861,5 +872,52 @@ Test(block, qcow2_random_damage_never_crashes)
 	}
 	cr_assert_gt(opened, 50, "too few damaged images opened (%d) for the test to mean much", opened);
 	free(buf);
+	tmp_free(&t);
+}
+
+/*
+ * Chains of n qcow2 images c000 -> c001 -> ... -> c<n-1> -> c999, made
+ * by patching the backing name of one template (qemu-img would take
+ * seconds for hundreds of images). c999 has 0x42 in its second 4 KiB.
+ */
+static void make_deep_chain(const struct tmp *t, int n)
+{
+	size_t len;
+	uint8_t *tpl;
+	uint64_t at;
+	char name[16];
+
+	SH_OK("cd '%s' && qemu-img create -q -f qcow2 -o cluster_size=4096 c999.qcow2 64K && "
+	      "qemu-io -f qcow2 -c 'write -P 0x42 4k 4k' c999.qcow2 >/dev/null && "
+	      "qemu-img create -q -f qcow2 -o cluster_size=4096 -u -b cXXX.qcow2 -F qcow2 tpl.qcow2 64K", t->dir);
+	tpl = read_file(tpath(t, "tpl.qcow2"), &len);
+	at = header64(tpath(t, "tpl.qcow2"), 8);
+	cr_assert_eq(header32(tpath(t, "tpl.qcow2"), 16), 10);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "c%03d.qcow2", i == n - 1 ? 999 : i + 1);
+		memcpy(tpl + at, name, 10);
+		snprintf(name, sizeof(name), "c%03d.qcow2", i);
+		write_file(tpath(t, name), tpl, len);
+	}
+	free(tpl);
+}
+
+Test(block, qcow2_deep_backing_chains)
+{
+	struct tmp t = tmp_new();
+	struct block_backend *b;
+	uint8_t buf[8192];
+
+	make_deep_chain(&t, 200);
+	b = open_ok(tpath(&t, "c000.qcow2"), NULL, false, false);
+	cr_assert_eq(block_read(b, 0, buf, 8192), 0);
+	cr_assert_eq(buf[4095], 0);
+	cr_assert_eq(buf[4096], 0x42);
+	cr_assert_eq(buf[8191], 0x42);
+	cr_assert(strstr(block_backing_chain(b), "c199.qcow2 -> "), "%s", block_backing_chain(b));
+	block_close(b);
+
+	make_deep_chain(&t, 300);
+	refused(tpath(&t, "c000.qcow2"), false, "deeper than 256");
 	tmp_free(&t);
 }
