@@ -245,6 +245,8 @@ Test(block, open_errors_say_what_is_wrong)
 
 /* ---- qcow2, with qemu-img as the reference ---- */
 
+static void patch32(const char *path, long at, uint32_t v);
+
 /* Runs a shell command; returns its exit status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -395,6 +397,21 @@ static void make_chain(const struct tmp *t, const char *compat)
 	      "-c 'write -P 0x88 1984k 64k' '%s' >/dev/null", tpath(t, "top.qcow2"));
 }
 
+/* Turns the backing format header extension into an unknown (ignored) one. */
+static void strip_backing_format(const char *img)
+{
+	size_t len;
+	uint8_t *d = read_file(img, &len);
+	long at = -1;
+
+	for (size_t i = 72; i + 4 <= 4096 && i + 4 <= len; i += 8)
+		if (!memcmp(d + i, "\xe2\x79\x2a\xca", 4))
+			at = (long)i;
+	cr_assert_geq(at, 0, "no backing format extension in %s", img);
+	patch32(img, at, 0x0badcafe);
+	free(d);
+}
+
 Test(block, qcow2_backing_chain_and_zero_clusters)
 {
 	struct tmp t = tmp_new();
@@ -409,6 +426,14 @@ Test(block, qcow2_backing_chain_and_zero_clusters)
 		cr_assert_str_eq(block_backing_chain(b), chain);
 		block_close(b);
 	}
+	/* without backing format extensions, the backing files' formats are probed */
+	strip_backing_format(tpath(&t, "top.qcow2"));
+	strip_backing_format(tpath(&t, "mid.qcow2"));
+	SH_OK("qemu-img convert -O raw '%s' '%s' 2>/dev/null", tpath(&t, "top.qcow2"), tpath(&t, "ref.raw"));
+	b = open_ok(tpath(&t, "top.qcow2"), NULL, true, false);
+	check_equals_raw(b, tpath(&t, "ref.raw"));
+	block_close(b);
+
 	/* an image larger than its backing file reads zeros past the backing file's end */
 	SH_OK("cd '%s' && qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 big.qcow2 3M && "
 	      "qemu-io -f qcow2 -c 'write -P 0x99 2044k 8k' big.qcow2 >/dev/null", t.dir);
