@@ -37,6 +37,8 @@
 #include "dev/pci.h"
 #include "dev/hpet.h"
 #include "dev/i8042.h"
+#include "dev/ide.h"
+#include "block/block.h"
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pic.h"
@@ -174,7 +176,8 @@ static int platform_create(struct machine *m, char *err, size_t errlen)
 		return -1;
 	b->rtc = rtc_create(m, machine_isa_irq(m, 8),
 			    &(struct rtc_config){ .ram_below_4g = below, .ram_above_4g = ram - below,
-						  .ncpus = m->cfg.ncpus }, err, errlen);
+						  .ncpus = m->cfg.ncpus,
+						  .boot_order = m->cfg.boot_order }, err, errlen);
 	if (b->rtc == NULL)
 		return -1;
 	b->i8042 = i8042_create(m, machine_isa_irq(m, 1), machine_isa_irq(m, 12), err, errlen);
@@ -296,10 +299,60 @@ static void apic_destroy(struct machine *m)
 
 /* ---- PCI bus and the firmware interface (dev/pci.h, dev/fw_cfg.h) ---- */
 
+/* Closes the configured drives' back ends when the IDE never took them. */
+static void drives_release(struct machine *m)
+{
+	for (int i = 0; i < IDE_DRIVES; i++) {
+		if (m->cfg.drives[i].blk)
+			block_close(m->cfg.drives[i].blk);
+		m->cfg.drives[i].blk = NULL;
+	}
+}
+
+/*
+ * Disks as SeaBIOS sees them: the "bootorder" file lists the IDE drives in
+ * -boot order (c: disks, d: CD-ROMs; OpenFirmware paths as SeaBIOS's
+ * bootprio_find_ata_device matches them), and CMOS 0x39/0x3A give each
+ * disk's BIOS translation (0 none, 1 LBA) as QEMU's "auto" picks it: LBA
+ * once the disk has more than 1024 cylinders.
+ */
+static int disks_to_firmware(struct machine *m)
+{
+	struct board *b = board(m);
+	const char *order = m->cfg.boot_order ? m->cfg.boot_order : "cad";
+	char text[512];
+	size_t n = 0;
+	uint8_t trans[2] = { 0, 0 };
+
+	for (const char *o = order; *o; o++) {
+		enum ide_media want = *o == 'c' ? IDE_MEDIA_DISK : *o == 'd' ? IDE_MEDIA_CDROM
+									  : IDE_MEDIA_NONE;
+		for (int i = 0; want != IDE_MEDIA_NONE && i < IDE_DRIVES; i++)
+			if (ide_drive_media(m->ide, i) == want && n + 64 < sizeof(text))
+				n += (size_t)snprintf(text + n, sizeof(text) - n,
+						      "%s/pci@i0cf8/ide@1,1/drive@%d/disk@%d", n ? "\n" : "",
+						      i / 2, i % 2);
+	}
+	for (int i = 0; i < IDE_DRIVES; i++) {
+		unsigned cyls, heads, secs;
+		if (ide_drive_media(m->ide, i) != IDE_MEDIA_DISK)
+			continue;
+		ide_drive_geometry(m->ide, i, &cyls, &heads, &secs);
+		if (cyls > 1024)
+			trans[i / 4] |= (uint8_t)(1u << (2 * (i % 4)));
+	}
+	if (b->rtc) {
+		rtc_cmos_write(b->rtc, 0x39, trans[0]);
+		rtc_cmos_write(b->rtc, 0x3a, trans[1]);
+	}
+	return fw_cfg_add_file(b->fw_cfg, "bootorder", text, n, false);
+}
+
 static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 {
 	struct board *b = board(m);
 	struct pci_bus_config pc = { 0 };
+	struct ide_config ic = { .irq = { machine_isa_irq(m, 14), machine_isa_irq(m, 15) } };
 	int r;
 
 	for (int i = 0; i < 16; i++)
@@ -307,10 +360,17 @@ static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 	b->pci = pci_create(m, &pc, err, errlen);
 	if (b->pci == NULL)
 		return -1;
+	memcpy(ic.drive, m->cfg.drives, sizeof(ic.drive));
+	memset(m->cfg.drives, 0, sizeof(m->cfg.drives));	/* the IDE owns them now */
+	m->ide = ide_create(m, b->pci, &ic, err, errlen);
+	if (m->ide == NULL)
+		return -1;
 	b->fw_cfg = fw_cfg_create(m, err, errlen);
 	if (b->fw_cfg == NULL)
 		return -1;
 	r = fw_cfg_populate_pc(b->fw_cfg, m);
+	if (r == 0)
+		r = disks_to_firmware(m);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot build the firmware configuration tables: %s", strerror(-r));
 		return -1;
@@ -421,6 +481,9 @@ void machine_destroy(struct machine *m)
 		if (b->boot_free)
 			b->boot_free(b->boot_opaque);
 		fw_cfg_destroy(b->fw_cfg);
+		ide_destroy(m->ide);
+		m->ide = NULL;
+		drives_release(m);
 		pci_destroy(b->pci);
 		debugport_destroy(b->debugport);
 		serial_destroy(b->serial);
@@ -525,6 +588,8 @@ void machine_reset(struct machine *m)
 	apic_reset(m);
 	if (b->pci)
 		pci_reset(b->pci);
+	if (m->ide)
+		ide_reset(m->ide);
 	if (b->fw_cfg)
 		fw_cfg_reset(b->fw_cfg);
 	m->stop = STOP_NONE;

@@ -15,6 +15,7 @@
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
 #include "mmu/mmu.h"
+#include "dev/ide.h"
 
 struct block_cache;
 struct clock;
@@ -62,6 +63,10 @@ struct machine_config {
 	const char *debugcon;	/* port 0xE9 back end, same syntax (NULL = none) */
 	bool icount;		/* -icount: guest time = instructions << icount_shift */
 	unsigned icount_shift;
+	/* IDE drives by index 2 * channel + unit (dev/ide.h); machine_create takes
+	 * ownership of their block back ends, also when it fails. */
+	struct ide_drive_config drives[IDE_DRIVES];
+	const char *boot_order;	/* -boot order letters: c disks, d CD-ROMs (NULL = "cad") */
 };
 
 struct machine {
@@ -89,6 +94,7 @@ struct machine {
 	/* Platform time and legacy interrupts (clock.h, dev/pic.h, dev/irq.h). */
 	struct clock *clock;	/* guest time and timers; NULL on bare test machines */
 	struct pic *pic;	/* the 8259 pair, or NULL */
+	struct ide *ide;	/* the PIIX IDE controller (dev/ide.h), or NULL */
 	/* IOAPIC input hook: machine_set_gsi/machine_set_isa_irq call it with the GSI. */
 	void (*ioapic_set_irq)(void *opaque, int gsi, int level);
 	void *ioapic_opaque;

@@ -4,6 +4,11 @@
  * Exit status: the guest's isa-debug-exit value v gives (v << 1) | 1; a
  * guest that halts for good or resets under -no-reboot gives 0; -max-insns
  * running out gives 124; any error gives 1 after one sentence on stderr.
+ *
+ * Disks: -hda..-hdd, -cdrom and -drive fill the four IDE positions (index
+ * 2 * bus + unit, QEMU's numbering); a -drive without index takes the first
+ * free one. Without -bios or -kernel the machine boots SeaBIOS (bios.bin
+ * from the firmware directory, -L, default NESTEMU_FIRMWARE_DIR).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,15 +18,32 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_file.h"
 #include "loader.h"
 #include "machine.h"
+#include "block/block.h"
 #include "cpu/cpuid.h"
 #include "../monitor/monitor.h"
 
 #define EXIT_ICOUNT 124
+#define MAX_DRIVE_OPTS 8
+
+#ifndef NESTEMU_FIRMWARE_DIR
+#define NESTEMU_FIRMWARE_DIR "/usr/share/seabios"	/* Debian's seabios package */
+#endif
+
+/* One -hdX, -cdrom or -drive option. */
+struct drive_opt {
+	const char *what;	/* the option as the user wrote it, for messages */
+	char *file, *format;	/* strings owned by the option (freed at exit) */
+	enum ide_media media;
+	int index;		/* IDE position 0-3, or -1 for the first free one */
+	bool none;		/* if=none: opened and checked, attached to nothing */
+	int read_only, snapshot;	/* -1 not given, else 0/1 */
+};
 
 struct options {
 	const char *bios, *kernel, *initrd, *append;
@@ -36,6 +58,10 @@ struct options {
 	const char *monitor, *monitor_script, *name;	/* monitor options */
 	bool start_stopped, snapshot;
 	int icount_shift;	/* -1: host time */
+	struct drive_opt drives[MAX_DRIVE_OPTS];
+	int ndrives;
+	const char *boot_order;	/* -boot order letters */
+	const char *firmware_dir;	/* -L */
 };
 
 static void usage(FILE *f)
@@ -44,11 +70,14 @@ static void usage(FILE *f)
 		"Usage: nestemu [options]\n"
 		"\n"
 		"nestemu is a full-system x86-64 PC emulator with a software CPU.\n"
-		"Boot either firmware (-bios) or a Multiboot kernel (-kernel).\n"
+		"Boot firmware (-bios; SeaBIOS by default) or a kernel (-kernel).\n"
 		"\n"
 		"Boot:\n"
 		"  -bios FILE          ROM image (a multiple of 64 KiB) mapped below 4 GiB;\n"
-		"                      the CPU starts at its reset vector (last 16 bytes)\n"
+		"                      the CPU starts at its reset vector (last 16 bytes).\n"
+		"                      Without -bios and -kernel: SeaBIOS (bios.bin)\n"
+		"  -L DIR              where to find bios.bin (default " NESTEMU_FIRMWARE_DIR ")\n"
+		"  -boot order=LETTERS firmware boot order: c disk, d CD-ROM (default cad)\n"
 		"  -kernel FILE        Multiboot v1 kernel (ELF, or flat with the a.out kludge)\n"
 		"  -initrd \"F1 ARGS,F2\" Multiboot modules, comma-separated (',,' is a comma)\n"
 		"  -append CMDLINE     kernel command line\n"
@@ -59,6 +88,14 @@ static void usage(FILE *f)
 		"  -smp N              number of vCPUs (default 1; APs start on INIT-SIPI)\n"
 		"  -cpu MODEL[,+F,-F]  CPU model and feature changes; '-cpu help' lists models\n"
 		"  -no-reboot          exit instead of rebooting when the guest resets\n"
+		"\n"
+		"Disks (IDE, PIIX3):\n"
+		"  -hda/-hdb/-hdc/-hdd FILE  disk image as primary master/slave, secondary\n"
+		"                      master/slave (raw or qcow2, probed)\n"
+		"  -cdrom FILE         ISO image as a CD-ROM on the secondary master\n"
+		"  -drive file=F[,format=raw|qcow2][,if=ide|none][,media=disk|cdrom]\n"
+		"         [,index=0-3][,readonly=on|off][,snapshot=on|off]\n"
+		"  -snapshot           write to throw-away overlays, never to the images\n"
 		"\n"
 		"Devices and display:\n"
 		"  -serial DEV         COM1 back end: stdio, file:PATH or none (default stdio)\n"
@@ -82,10 +119,10 @@ static void usage(FILE *f)
 		"  -monitor-script F   run monitor commands from F before starting\n"
 		"  -S                  start with the machine stopped (use the monitor's cont)\n"
 		"  -name NAME          name of this machine\n"
-		"  -snapshot           accepted; there are no disks yet to protect\n"
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
-		"                      debugcon, display, monitor, no-reboot, name\n"
+		"                      debugcon, display, monitor, no-reboot, name, hda,\n"
+		"                      hdb, hdc, hdd, cdrom, drive, boot, snapshot\n"
 		"                      (options on the command line win)\n"
 		"\n"
 		"  -h, --help          this text\n"
@@ -183,6 +220,123 @@ __attribute__((format(printf, 2, 3), noreturn)) static void die_at(const char *w
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		die("out of memory");
+	return d;
+}
+
+static struct drive_opt *new_drive(struct options *o, const char *where, const char *what)
+{
+	struct drive_opt *d;
+
+	if (o->ndrives >= MAX_DRIVE_OPTS)
+		die_at(where, "too many drives: at most %d -hdX/-cdrom/-drive options", MAX_DRIVE_OPTS);
+	d = &o->drives[o->ndrives++];
+	*d = (struct drive_opt){ .what = what, .index = -1, .read_only = -1, .snapshot = -1,
+				 .media = IDE_MEDIA_DISK };
+	return d;
+}
+
+static int parse_on_off(const char *v)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		return 1;
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+		return 0;
+	return -1;
+}
+
+/* -drive KEY=VALUE,...: ",," is a comma inside a value (QEMU's rule). */
+static void parse_drive(struct options *o, const char *spec, const char *where)
+{
+	struct drive_opt *d = new_drive(o, where, "-drive");
+	char *buf = xstrdup(spec), *p = buf;
+	bool have_file = false;
+
+	while (*p) {
+		char *key = p, *val, *w;
+		/* One item: up to a single comma; ",," stays as one comma. */
+		for (w = p; *p; p++) {
+			if (*p == ',' && p[1] == ',') {
+				*w++ = ',';
+				p++;
+			} else if (*p == ',') {
+				p++;
+				break;
+			} else {
+				*w++ = *p;
+			}
+		}
+		char *end = w;
+		bool more = *p != '\0';
+		*end = '\0';
+		val = strchr(key, '=');
+		if (val == NULL)
+			die_at(where, "-drive item '%s' is not KEY=VALUE (e.g. file=disk.img,format=raw)", key);
+		*val++ = '\0';
+		if (!strcmp(key, "file")) {
+			if (*val == '\0')
+				die_at(where, "-drive file= needs a file name");
+			free(d->file);
+			d->file = xstrdup(val);
+			have_file = true;
+		} else if (!strcmp(key, "format")) {
+			if (strcmp(val, "raw") != 0 && strcmp(val, "qcow2") != 0)
+				die_at(where, "unknown disk image format '%s' in -drive (use raw or qcow2)", val);
+			free(d->format);
+			d->format = xstrdup(val);
+		} else if (!strcmp(key, "if")) {
+			if (strcmp(val, "ide") != 0 && strcmp(val, "none") != 0)
+				die_at(where, "unsupported -drive interface 'if=%s' (use if=ide or if=none)", val);
+			d->none = !strcmp(val, "none");
+		} else if (!strcmp(key, "media")) {
+			if (!strcmp(val, "disk"))
+				d->media = IDE_MEDIA_DISK;
+			else if (!strcmp(val, "cdrom"))
+				d->media = IDE_MEDIA_CDROM;
+			else
+				die_at(where, "unknown -drive media '%s' (use media=disk or media=cdrom)", val);
+		} else if (!strcmp(key, "index")) {
+			if (val[0] < '0' || val[0] > '3' || val[1] != '\0')
+				die_at(where, "invalid -drive index '%s' (IDE has positions 0 to 3)", val);
+			d->index = val[0] - '0';
+		} else if (!strcmp(key, "readonly") || !strcmp(key, "read-only")) {
+			if ((d->read_only = parse_on_off(val)) < 0)
+				die_at(where, "invalid value '%s' for -drive %s (use on or off)", val, key);
+		} else if (!strcmp(key, "snapshot")) {
+			if ((d->snapshot = parse_on_off(val)) < 0)
+				die_at(where, "invalid value '%s' for -drive snapshot (use on or off)", val);
+		} else if (!strcmp(key, "id")) {
+			/* accepted: nothing refers to drive ids yet */
+		} else {
+			die_at(where, "unknown -drive key '%s' (known: file, format, if, media, index, readonly, snapshot, id)",
+			       key);
+		}
+		if (!more)
+			break;
+	}
+	free(buf);
+	if (!have_file && d->media == IDE_MEDIA_DISK)
+		die_at(where, "-drive needs file=FILE for a disk (only a CD-ROM drive may be empty)");
+}
+
+/* -boot order=LETTERS (or just LETTERS): a floppy, c disk, d CD-ROM, n network. */
+static void parse_boot(struct options *o, const char *v, const char *where)
+{
+	const char *letters = strncmp(v, "order=", 6) == 0 ? v + 6 : v;
+
+	if (*letters == '\0' || strchr(letters, ',') || strchr(letters, '='))
+		die_at(where, "invalid -boot '%s' (use -boot order=LETTERS, e.g. order=cd)", v);
+	for (const char *c = letters; *c; c++)
+		if (!strchr("acdn", *c))
+			die_at(where, "unknown boot device '%c' in -boot (use c for disk, d for CD-ROM)", *c);
+	o->boot_order = letters;
 }
 
 /* where: "FILE:LINE" for options read from -config, NULL on the command line. */
@@ -295,6 +449,28 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			o->start_stopped = true;
 		} else if (!strcmp(a, "-snapshot")) {
 			o->snapshot = true;
+		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
+			   !strcmp(a, "-hdd") || !strcmp(a, "-cdrom")) {
+			struct drive_opt *d;
+			ARG();
+			d = new_drive(o, where, a[1] == 'h' ? (a[3] == 'a' ? "-hda" : a[3] == 'b' ? "-hdb"
+								: a[3] == 'c' ? "-hdc" : "-hdd")
+							   : "-cdrom");
+			d->file = xstrdup(v);
+			if (a[1] == 'c') {
+				d->media = IDE_MEDIA_CDROM;
+				d->index = 2;
+			} else {
+				d->index = a[3] - 'a';
+			}
+		} else if (!strcmp(a, "-drive")) {
+			ARG();
+			parse_drive(o, v, where);
+		} else if (!strcmp(a, "-boot")) {
+			ARG();
+			parse_boot(o, v, where);
+		} else if (!strcmp(a, "-L")) {
+			ARG(); o->firmware_dir = v;
 		} else if (!strcmp(a, "-name")) {
 			ARG(); o->name = v;
 		} else if (!strcmp(a, "-config") && where == NULL) {
@@ -312,7 +488,8 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 {
 	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
 					    "serial", "debugcon", "display", "monitor", "no-reboot",
-					    "name", NULL };
+					    "name", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
+					    "snapshot", NULL };
 	const char *path = NULL;
 	char err[600];
 
@@ -334,16 +511,74 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 		args[0] = argv[0];
 		args[1] = opt;
 		args[2] = cf->e[i].value;
-		if (!strcmp(cf->e[i].key, "no-reboot")) {
+		if (!strcmp(cf->e[i].key, "no-reboot") || !strcmp(cf->e[i].key, "snapshot")) {
 			bool on;
 			if (!config_parse_bool(cf->e[i].value, &on))
-				die_at(where, "invalid value '%s' for no-reboot (use yes or no)",
-				       cf->e[i].value);
+				die_at(where, "invalid value '%s' for %s (use yes or no)",
+				       cf->e[i].value, cf->e[i].key);
 			if (on)
 				parse_args(2, args, o, where);
 			continue;
 		}
 		parse_args(3, args, o, where);
+	}
+}
+
+static const char *const ide_slot_names[IDE_DRIVES] = {
+	"primary master", "primary slave", "secondary master", "secondary slave",
+};
+
+/*
+ * Places the drives on the IDE positions (explicit ones first, then each
+ * unplaced one on the first free position) and opens their images into
+ * cfg->drives. Dies with one sentence on any conflict or bad image.
+ */
+static void open_drives(const struct options *o, struct machine_config *cfg)
+{
+	int owner[IDE_DRIVES] = { -1, -1, -1, -1 }, index[MAX_DRIVE_OPTS];
+	char err[600];
+
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		index[k] = d->index;
+		if (d->none || d->index < 0)
+			continue;
+		if (owner[d->index] >= 0)
+			die("IDE position %d (%s) is given twice, by %s and by %s; use another index",
+			    d->index, ide_slot_names[d->index], o->drives[owner[d->index]].what, d->what);
+		owner[d->index] = k;
+	}
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		int i = 0;
+		if (d->none || d->index >= 0)
+			continue;
+		while (i < IDE_DRIVES && owner[i] >= 0)
+			i++;
+		if (i == IDE_DRIVES)
+			die("no free IDE position for %s '%s': all four are taken", d->what,
+			    d->file ? d->file : "");
+		owner[i] = k;
+		index[k] = i;
+	}
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		bool cd = d->media == IDE_MEDIA_CDROM;
+		struct block_options bo = {
+			.file = d->file,
+			.format = d->format,
+			.read_only = cd || d->read_only == 1,
+			.snapshot = !cd && (d->snapshot == 1 || (d->snapshot < 0 && o->snapshot)),
+		};
+		struct block_backend *blk = NULL;
+
+		if (d->file && block_open(&blk, &bo, err, sizeof(err)) < 0)
+			die("%s", err);
+		if (d->none) {
+			block_close(blk);
+			continue;
+		}
+		cfg->drives[index[k]] = (struct ide_drive_config){ .media = d->media, .blk = blk };
 	}
 }
 
@@ -362,7 +597,7 @@ int main(int argc, char **argv)
 	struct machine_config cfg;
 	struct machine *m;
 	enum machine_stop stop;
-	char err[512];
+	char err[512], firmware[4096];
 	double t0, t1;
 	int status;
 
@@ -372,8 +607,14 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o, NULL);
 	if (o.start_stopped && !o.monitor && !o.monitor_script)
 		die("-S needs -monitor or -monitor-script (nothing could continue the machine)");
-	if (!o.bios && !o.kernel)
-		die("nothing to boot: pass -kernel FILE (a Multiboot kernel) or -bios FILE (a ROM image); see nestemu --help");
+	if (!o.bios && !o.kernel) {
+		snprintf(firmware, sizeof(firmware), "%s/bios.bin",
+			 o.firmware_dir ? o.firmware_dir : NESTEMU_FIRMWARE_DIR);
+		if (access(firmware, R_OK) != 0)
+			die("nothing to boot: the default firmware %s cannot be read (install Debian's seabios package, or pass -L DIR, -bios FILE or -kernel FILE)",
+			    firmware);
+		o.bios = firmware;
+	}
 	if (o.initrd && !o.kernel)
 		die("-initrd needs -kernel");
 	if (o.append && !o.kernel)
@@ -389,7 +630,9 @@ int main(int argc, char **argv)
 		.debugcon = o.debugcon,
 		.icount = o.icount_shift >= 0,
 		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
+		.boot_order = o.boot_order,
 	};
+	open_drives(&o, &cfg);
 	m = machine_create(&cfg, err, sizeof(err));
 	if (m == NULL)
 		die("%s", err);
@@ -452,5 +695,9 @@ int main(int argc, char **argv)
 	}
 	machine_destroy(m);
 	config_free(&cf);
+	for (int k = 0; k < o.ndrives; k++) {
+		free(o.drives[k].file);
+		free(o.drives[k].format);
+	}
 	return status;
 }

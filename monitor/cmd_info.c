@@ -16,6 +16,7 @@
 #include "monitor.h"
 #include "../emu/cpu/cpu.h"
 #include "../emu/cpu/cpuid.h"
+#include "../emu/dev/ide.h"
 #include "../emu/mmu/mmu.h"
 #include "../emu/snapshot.h"
 #include "../emu/state.h"
@@ -278,6 +279,14 @@ static int info_state(struct monitor *mon, FILE *out, int argc, char **argv)
 	return 0;
 }
 
+/* ---- info block: the IDE drives (emu/dev/ide.c prints them) ---- */
+
+static int info_block(struct monitor *mon, FILE *out, int argc, char **argv)
+{
+	ide_info(mon_machine(mon)->ide, out);
+	return 0;
+}
+
 static int info_placeholder(struct monitor *mon, FILE *out, int argc, char **argv)
 {
 	fprintf(out, "%s: not available yet (the device is not part of this machine)\n", argv[0]);
@@ -301,7 +310,8 @@ const struct mon_cmd mon_info_cmds[] = {
 	{ "pic", "", "the 8259 PICs", info_placeholder, 0, -1, "" },
 	{ "lapic", "", "the local APIC", info_placeholder, 0, -1, "" },
 	{ "ioapic", "", "the I/O APIC", info_placeholder, 0, -1, "" },
-	{ "block", "", "block devices", info_placeholder, 0, -1, "" },
+	{ "block", "", "the disks: position, media, file, format, size, read-only, backing chain",
+	  info_block, 0, 0, "" },
 	{ NULL },
 };
 

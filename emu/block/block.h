@@ -17,8 +17,8 @@
  * sentence that says what to fix into err ("'disk.qcow2' is not a valid
  * qcow2 image: the L1 table lies beyond the end of the file").
  */
-#ifndef NESTEMU_BLOCK_H
-#define NESTEMU_BLOCK_H
+#ifndef NESTEMU_BLOCK_BLOCK_H
+#define NESTEMU_BLOCK_BLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,9 +7,8 @@
  *   00:00.0  i440FX host bridge 8086:1237 rev 2, class 0600: PAM and SMRAM
  *   00:01.0  PIIX3 ISA bridge 8086:7000, class 0601, multi-function: PIRQ
  *            route registers 0x60-0x63 (power-on 0x80, disabled)
- *   00:01.1  PIIX3 IDE 8086:7010, class 0101 prog-if 0x80 (legacy ports,
- *            bus-master capable), BAR4 the 16-byte bus-master block; the
- *            IDE device model attaches its handlers to that function
+ *   (00:01.1, the PIIX3 IDE function, is emu/dev/ide.c's device, added
+ *            through pci_add_device like any other)
  *   00:01.3  PIIX4 ACPI/PM 8086:7113 rev 3, class 0680, INTA (SCI, IRQ 9):
  *            PMBASE 0x40 reads ACPI_PM_BASE | 1 and PMREGMISC 0x80 = 1 at
  *            power-on (the block is always decoded at ACPI_PM_BASE; a guest
@@ -68,7 +67,7 @@ struct pci_bus {
 	struct pam_wo pam_wo[PAM_CHUNKS];
 	int npam;
 	bool smram_mapped;
-	struct pci_device host, isa, ide, pm;
+	struct pci_device host, isa, pm;
 };
 
 /* ---- helpers ---- */
@@ -515,7 +514,7 @@ static void ids(struct pci_device *d, uint16_t device, uint8_t rev, uint32_t cla
 /* Power-on configuration of the four fixed functions. */
 static void fixed_reset(struct pci_bus *bus)
 {
-	struct pci_device *h = &bus->host, *isa = &bus->isa, *ide = &bus->ide, *pm = &bus->pm;
+	struct pci_device *h = &bus->host, *isa = &bus->isa, *pm = &bus->pm;
 
 	memset(h->config, 0, 256);
 	memset(h->wmask, 0, 256);
@@ -538,11 +537,6 @@ static void fixed_reset(struct pci_bus *bus)
 	memset(isa->wmask + 0x70, 0xff, 8);		/* MBIRQ, APICBASE, DLC */
 	memset(isa->wmask + 0xa0, 0xff, 0x10);		/* SMI/power management */
 
-	memset(ide->config, 0, 256);
-	memset(ide->wmask, 0, 256);
-	ids(ide, 0x7010, 0x00, 0x010180);
-	memset(ide->wmask + 0x40, 0xff, 0x10);		/* IDETIM, SIDETIM */
-
 	memset(pm->config, 0, 256);
 	memset(pm->wmask, 0, 256);
 	ids(pm, 0x7113, 0x03, 0x068000);
@@ -564,20 +558,15 @@ static void fixed_masks(struct pci_bus *bus)
 	/* fixed_reset cleared the masks; restore the common ones. */
 	common_masks(&bus->host);
 	common_masks(&bus->isa);
-	common_masks(&bus->ide);
 	common_masks(&bus->pm);
-	pci_set_bar(&bus->ide, 4, &(struct pci_bar){ .kind = PCI_BAR_IO, .size = 16,
-						     .name = "piix-ide-bmdma" });
 }
 
 void pci_reset(struct pci_bus *bus)
 {
-	struct pci_bar bm = bus->ide.bars[4];
-
 	bus->addr = 0;
 	for (int k = 0; k < PCI_MAX_DEV; k++) {
 		struct pci_device *d = bus->devs[k];
-		if (d == NULL || d == &bus->host || d == &bus->isa || d == &bus->ide || d == &bus->pm)
+		if (d == NULL || d == &bus->host || d == &bus->isa || d == &bus->pm)
 			continue;
 		/* Other devices: command, BAR addresses and interrupt line back to 0. */
 		cfg_put(d->config, PCI_COMMAND, 0, 2);
@@ -592,10 +581,6 @@ void pci_reset(struct pci_bus *bus)
 	}
 	fixed_reset(bus);
 	fixed_masks(bus);
-	bus->ide.bars[4].io_read = bm.io_read;
-	bus->ide.bars[4].io_write = bm.io_write;
-	bus->ide.bars[4].opaque = bm.opaque;
-	bars_update(&bus->ide);
 	pam_update(bus);
 	smram_update(bus);
 	irq_update(bus);
@@ -616,7 +601,6 @@ struct pci_bus *pci_create(struct machine *m, const struct pci_bus_config *cfg, 
 		bus->cfg = *cfg;
 	bus->host.name = "i440fx";
 	bus->isa.name = "piix3-isa";
-	bus->ide.name = "piix3-ide";
 	bus->pm.name = "piix4-pm";
 	bus->host.config_written = host_written;
 	bus->isa.config_written = isa_written;
@@ -624,7 +608,6 @@ struct pci_bus *pci_create(struct machine *m, const struct pci_bus_config *cfg, 
 	fixed_reset(bus);
 	if (pci_add_device(bus, &bus->host, PCI_DEVFN_HOST) < 0 ||
 	    pci_add_device(bus, &bus->isa, PCI_DEVFN_ISA) < 0 ||
-	    pci_add_device(bus, &bus->ide, PCI_DEVFN_IDE) < 0 ||
 	    pci_add_device(bus, &bus->pm, PCI_DEVFN_PM) < 0) {
 		free(bus);
 		snprintf(err, errlen, "cannot create the PCI bus's fixed devices");

@@ -62,7 +62,7 @@ expect_ok log_help "guest_errors" -d help
 echo "not a kernel" >"$tmp/text"
 printf '\177ELF\001\001\001' >"$tmp/tiny.elf"
 
-expect_err no_args "nothing to boot"
+expect_err no_firmware "nothing to boot: the default firmware /nonexistent/fw/bios.bin" -L /nonexistent/fw
 expect_err unknown_option "unknown option '-frobnicate'" -frobnicate
 expect_err stray_argument "unexpected argument 'foo'" foo
 expect_err missing_argument "needs an argument" -kernel
@@ -85,6 +85,24 @@ expect_err bad_bios_size "multiple of 64 KiB" -bios "$tmp/text"
 expect_err not_multiboot "neither an ELF file nor a Multiboot kernel" -kernel "$tmp/text"
 expect_err elf_no_header "without a Multiboot header" -kernel "$tmp/tiny.elf"
 expect_err unwritable_log "cannot open log file" -D /nonexistent/dir/log -kernel "$tmp/text"
+
+# Disks: every mistake is one sentence.
+head -c 1048576 /dev/zero >"$tmp/disk.img"
+expect_err missing_disk "cannot open '/nonexistent/d.img'" -hda /nonexistent/d.img -kernel "$tmp/text"
+expect_err drive_unknown_key "unknown -drive key 'cache'" -drive "file=$tmp/disk.img,cache=none" -kernel "$tmp/text"
+expect_err drive_not_kv "is not KEY=VALUE" -drive "$tmp/disk.img" -kernel "$tmp/text"
+expect_err drive_bad_format "unknown disk image format 'vmdk'" -drive "file=$tmp/disk.img,format=vmdk" -kernel "$tmp/text"
+expect_err drive_wrong_format "qcow2" -drive "file=$tmp/disk.img,format=qcow2" -kernel "$tmp/text"
+expect_err drive_bad_if "unsupported -drive interface 'if=virtio'" -drive "file=$tmp/disk.img,if=virtio" -kernel "$tmp/text"
+expect_err drive_bad_media "unknown -drive media 'floppy'" -drive "file=$tmp/disk.img,media=floppy" -kernel "$tmp/text"
+expect_err drive_bad_index "invalid -drive index '4'" -drive "file=$tmp/disk.img,index=4" -kernel "$tmp/text"
+expect_err drive_bad_readonly "for -drive readonly (use on or off)" -drive "file=$tmp/disk.img,readonly=maybe" -kernel "$tmp/text"
+expect_err drive_no_file "needs file=FILE" -drive "format=raw" -kernel "$tmp/text"
+expect_err drive_twice "IDE position 0 (primary master) is given twice, by -hda and by -drive" -hda "$tmp/disk.img" -drive "file=$tmp/disk.img,index=0" -kernel "$tmp/text"
+expect_err cdrom_and_hdc "IDE position 2 (secondary master) is given twice, by -hdc and by -cdrom" -hdc "$tmp/disk.img" -cdrom "$tmp/disk.img" -kernel "$tmp/text"
+expect_err drives_full "no free IDE position for -drive" -hda "$tmp/disk.img" -hdb "$tmp/disk.img" -hdc "$tmp/disk.img" -hdd "$tmp/disk.img" -drive "file=$tmp/disk.img" -kernel "$tmp/text"
+expect_err bad_boot "unknown boot device 'x'" -boot order=cx -hda "$tmp/disk.img"
+expect_err bad_boot_key "invalid -boot 'menu=on'" -boot menu=on -hda "$tmp/disk.img"
 
 if [ -n "$guests" ]; then
 	if [ -f "$guests/mb_hello.bin" ]; then

@@ -67,7 +67,6 @@ Test(pci, fixed_function_ids_through_cf8)
 	static const struct { int devfn; uint32_t id; uint32_t class_rev; } t[] = {
 		{ PCI_DEVFN_HOST, 0x12378086, 0x06000002 },
 		{ PCI_DEVFN_ISA, 0x70008086, 0x06010000 },
-		{ PCI_DEVFN_IDE, 0x70108086, 0x01018000 },
 		{ PCI_DEVFN_PM, 0x71138086, 0x06800003 },
 	};
 	for (unsigned k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
