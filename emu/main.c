@@ -89,7 +89,7 @@ static void usage(FILE *f)
 		"  -snapshot           accepted; there are no disks yet to protect\n"
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
-		"                      debugcon, display, monitor, no-reboot, name\n"
+		"                      debugcon, display, vga, monitor, no-reboot, name\n"
 		"                      (options on the command line win)\n"
 		"\n"
 		"  -h, --help          this text\n"
