@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "dev/acpi_pm.h"
 #include "dev/debugport.h"
+#include "dev/display.h"
 #include "dev/fw_cfg.h"
 #include "dev/pci.h"
 #include "dev/hpet.h"
@@ -45,6 +46,7 @@
 #include "dev/pit.h"
 #include "dev/rtc.h"
 #include "dev/sysctl.h"
+#include "dev/vga.h"
 #include "dev/serial.h"
 #include "mmu/mmu.h"
 #include "state.h"
@@ -68,6 +70,8 @@ struct board {
 	struct acpi_pm *acpi_pm;
 	struct pci_bus *pci;		/* i440FX/PIIX (pc_firmware_create) */
 	struct fw_cfg *fw_cfg;
+	struct vga *vga;		/* PCI std-vga, or NULL (-vga none) */
+	struct display *display;	/* the console (display_create) */
 	void (*boot)(struct machine *m, void *opaque);
 	void (*boot_free)(void *opaque);
 	void *boot_opaque;
@@ -378,6 +382,31 @@ static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- Display: the VGA card and the console (dev/vga.h, dev/display.h) ---- */
+
+static int display_setup(struct machine *m, char *err, size_t errlen)
+{
+	struct board *b = board(m);
+	const char *vga = m->cfg.vga;
+
+	if (vga && strcmp(vga, "std") == 0) {
+		b->vga = vga_create(m, b->pci, &(struct vga_config){ .bios = m->cfg.vga_bios }, err,
+				    errlen);
+		if (b->vga == NULL)
+			return -1;
+	} else if (vga && strcmp(vga, "none") != 0) {
+		snprintf(err, errlen, "unknown VGA card '%s' (use std or none)", vga);
+		return -1;
+	}
+	b->display = display_create(m, m->cfg.display, b->vga, b->i8042, err, errlen);
+	return b->display ? 0 : -1;
+}
+
+struct display *machine_display(struct machine *m)
+{
+	return m->devices ? board(m)->display : NULL;
+}
+
 struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
 {
 	const struct cpu_model *model;
@@ -460,7 +489,7 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 	if (platform_create(m, err, errlen) < 0 || apic_create(m, err, errlen) < 0)
 		goto fail;
 	apic_reset(m);
-	if (pc_firmware_create(m, err, errlen) < 0)
+	if (pc_firmware_create(m, err, errlen) < 0 || display_setup(m, err, errlen) < 0)
 		goto fail;
 	return m;
 fail:
@@ -480,6 +509,8 @@ void machine_destroy(struct machine *m)
 	if (b) {
 		if (b->boot_free)
 			b->boot_free(b->boot_opaque);
+		display_destroy(b->display);
+		vga_destroy(b->vga);
 		fw_cfg_destroy(b->fw_cfg);
 		ide_destroy(m->ide);
 		m->ide = NULL;
@@ -592,6 +623,8 @@ void machine_reset(struct machine *m)
 		ide_reset(m->ide);
 	if (b->fw_cfg)
 		fw_cfg_reset(b->fw_cfg);
+	if (b->vga)
+		vga_reset(b->vga);
 	m->stop = STOP_NONE;
 	m->reset_pending = false;
 	if (b->boot)

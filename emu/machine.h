@@ -67,6 +67,9 @@ struct machine_config {
 	 * ownership of their block back ends, also when it fails. */
 	struct ide_drive_config drives[IDE_DRIVES];
 	const char *boot_order;	/* -boot order letters: c disks, d CD-ROMs (NULL = "cad") */
+	const char *vga;	/* "std" (PCI std-vga at 00:02.0) or "none" (NULL = none) */
+	const char *vga_bios;	/* VGA BIOS image for the card's ROM BAR, or NULL for none */
+	const char *display;	/* display back end: "sdl" or "none" (NULL = none) */
 };
 
 struct machine {
@@ -145,5 +148,9 @@ void machine_set_boot(struct machine *m, void (*boot)(struct machine *m, void *o
 		      void (*free_fn)(void *opaque), void *opaque);
 /* Instructions retired by machine_run so far (all vCPUs). */
 uint64_t machine_icount(const struct machine *m);
+
+/* The console (dev/display.h): VGA picture, host input; NULL on bare machines. */
+struct display;
+struct display *machine_display(struct machine *m);
 
 #endif

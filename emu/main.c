@@ -26,6 +26,7 @@
 #include "machine.h"
 #include "block/block.h"
 #include "cpu/cpuid.h"
+#include "dev/vga.h"
 #include "../monitor/monitor.h"
 
 #define EXIT_ICOUNT 124
@@ -50,7 +51,7 @@ struct options {
 	uint64_t ram_size;
 	int ncpus;
 	const char *cpu;
-	const char *serial, *debugcon, *display;
+	const char *serial, *debugcon, *display, *vga;
 	bool no_reboot, stats;
 	unsigned log_mask;
 	const char *log_file;
@@ -101,8 +102,10 @@ static void usage(FILE *f)
 		"  -serial DEV         COM1 back end: stdio, file:PATH or none (default stdio)\n"
 		"  -debugcon DEV       port 0xE9 debug console: stdio, file:PATH or none\n"
 		"                      (default stdio)\n"
-		"  -display TYPE       none (sdl is not available yet)\n"
+		"  -display TYPE       sdl (a window) or none; default sdl when built with\n"
+		"                      SDL2 and DISPLAY or WAYLAND_DISPLAY is set, else none\n"
 		"  -nographic          same as -display none -serial stdio\n"
+		"  -vga TYPE           std (PCI VGA with Bochs VBE, 00:02.0; the default) or none\n"
 		"\n"
 		"Debugging:\n"
 		"  -d LIST             log items, comma-separated; '-d help' lists them\n"
@@ -121,7 +124,7 @@ static void usage(FILE *f)
 		"  -name NAME          name of this machine\n"
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
-		"                      debugcon, display, monitor, no-reboot, name, hda,\n"
+		"                      debugcon, display, vga, monitor, no-reboot, name, hda,\n"
 		"                      hdb, hdc, hdd, cdrom, drive, boot, snapshot\n"
 		"                      (options on the command line win)\n"
 		"\n"
@@ -408,11 +411,16 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			o->debugcon = v;
 		} else if (!strcmp(a, "-display")) {
 			ARG();
-			if (!strcmp(v, "sdl"))
-				die("the SDL display is not available yet; use -display none");
-			if (strcmp(v, "none") != 0)
-				die("unknown display '%s' (use -display none)", v);
+			if (!strcmp(v, "sdl") && !HAVE_SDL2)
+				die("this nestemu was built without SDL2; use -display none");
+			if (strcmp(v, "none") != 0 && strcmp(v, "sdl") != 0)
+				die("unknown display '%s' (use -display sdl or none)", v);
 			o->display = v;
+		} else if (!strcmp(a, "-vga")) {
+			ARG();
+			if (strcmp(v, "std") != 0 && strcmp(v, "none") != 0)
+				die("unknown VGA card '%s' (use -vga std or none)", v);
+			o->vga = v;
 		} else if (!strcmp(a, "-nographic")) {
 			o->display = "none";
 			o->serial = "stdio";
@@ -488,7 +496,7 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 {
 	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
 					    "serial", "debugcon", "display", "monitor", "no-reboot",
-					    "name", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
+					    "name", "vga", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
 					    "snapshot", NULL };
 	const char *path = NULL;
 	char err[600];
@@ -619,6 +627,10 @@ int main(int argc, char **argv)
 		die("-initrd needs -kernel");
 	if (o.append && !o.kernel)
 		die("-append needs -kernel");
+	if (o.vga == NULL)
+		o.vga = "std";
+	if (o.display == NULL)
+		o.display = HAVE_SDL2 && (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY")) ? "sdl?" : "none";
 
 	cfg = (struct machine_config){
 		.ram_size = o.ram_size,
@@ -631,9 +643,26 @@ int main(int argc, char **argv)
 		.icount = o.icount_shift >= 0,
 		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
 		.boot_order = o.boot_order,
+		.vga = o.vga,
+		.display = strcmp(o.display, "sdl?") == 0 ? "sdl" : o.display,
 	};
+	/* The card's ROM BAR holds the VGA BIOS for firmware to run; a direct
+	 * kernel boot runs no firmware and needs none. */
+	if (!o.kernel && strcmp(o.vga, "std") == 0) {
+		if (access(VGA_BIOS_DEFAULT, R_OK) == 0)
+			cfg.vga_bios = VGA_BIOS_DEFAULT;
+		else
+			fprintf(stderr, "nestemu: no VGA BIOS at %s, so the firmware cannot show a picture (install Debian's seabios package).\n",
+				VGA_BIOS_DEFAULT);
+	}
 	open_drives(&o, &cfg);
 	m = machine_create(&cfg, err, sizeof(err));
+	if (m == NULL && strcmp(o.display, "sdl?") == 0) {
+		/* The default display could not open (no usable X/Wayland server): run without one. */
+		cfg.display = "none";
+		open_drives(&o, &cfg);	/* the failed machine_create closed them */
+		m = machine_create(&cfg, err, sizeof(err));
+	}
 	if (m == NULL)
 		die("%s", err);
 	m->log.mask = o.log_mask;

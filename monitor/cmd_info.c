@@ -305,6 +305,7 @@ const struct mon_cmd mon_info_cmds[] = {
 	{ "breakpoints", "", "list breakpoints and watchpoints", mon_info_breakpoints, 0, 0, "" },
 	{ "state", "[SECTION [FIELD]]", "saved-state sections, or one section's fields", info_state,
 	  0, 2, "" },
+	{ "vga", "", "the VGA card's mode (and the text on screen)", mon_info_vga, 0, 0, "" },
 	{ "pci", "", "PCI devices", info_placeholder, 0, -1, "" },
 	{ "irq", "", "interrupt statistics", info_placeholder, 0, -1, "" },
 	{ "pic", "", "the 8259 PICs", info_placeholder, 0, -1, "" },
@@ -518,11 +519,6 @@ static int cmd_memsave(struct monitor *mon, FILE *out, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_nodisplay(struct monitor *mon, FILE *out, int argc, char **argv)
-{
-	return mon_error(out, "no display yet: %s needs the VGA device", argv[0]);
-}
-
 static int cmd_info(struct monitor *mon, FILE *out, int argc, char **argv)
 {
 	return mon_info(mon, out, argc, argv);
@@ -536,8 +532,5 @@ const struct mon_cmd mon_inspect_cmds[] = {
 	{ "xp", "/FMT ADDR", "dump memory at a physical address (FMT as for x)", cmd_x, 1, 1, "" },
 	{ "memsave", "ADDR SIZE FILE", "save linear memory to a file", cmd_memsave, 3, 3, ";;f" },
 	{ "pmemsave", "ADDR SIZE FILE", "save physical memory to a file", cmd_memsave, 3, 3, ";;f" },
-	{ "screendump", "FILE.png", "save the screen (needs a display)", cmd_nodisplay, 1, 1, "png" },
-	{ "sendkey", "KEYS", "send keys, e.g. ctrl-alt-delete (needs a display)", cmd_nodisplay, 1,
-	  1, "k:ctrl-alt-delete|ret|esc|tab|spc" },
 	{ NULL },
 };

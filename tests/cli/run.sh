@@ -4,6 +4,8 @@
 # line on stderr starting "nestemu: ". With GUEST_BIN_DIR, also boots the
 # demo guest (mb_hello.bin) and checks its serial output and exit status.
 set -u
+# No windows: these runs expect no X or Wayland server (-display sdl fails).
+unset DISPLAY WAYLAND_DISPLAY
 
 if [ $# -lt 1 ]; then
 	echo "usage: $0 NESTEMU [GUEST_BIN_DIR]" >&2
@@ -74,7 +76,8 @@ expect_err bad_smp_word "invalid CPU count" -smp many -kernel "$tmp/text"
 expect_err bad_cpu "nosuchcpu" -cpu nosuchcpu -kernel "$tmp/text"
 expect_err bad_serial "unknown serial back end" -serial tcp:1 -kernel "$tmp/text"
 expect_err bad_debugcon "unknown debugcon back end" -debugcon pty -kernel "$tmp/text"
-expect_err display_sdl "not available yet" -display sdl -kernel "$tmp/text"
+expect_err display_sdl "SDL" -display sdl -kernel "$tmp/text"
+expect_err bad_vga "unknown VGA card 'cirrus'" -vga cirrus -kernel "$tmp/text"
 expect_err display_bogus "unknown display" -display gtk -kernel "$tmp/text"
 expect_err bad_log "unknown log item 'bogus'" -d int,bogus -kernel "$tmp/text"
 expect_err bad_max_insns "invalid instruction count" -max-insns lots -kernel "$tmp/text"

@@ -255,5 +255,60 @@ expect_err config_bad_section "badsec.ini:1: unknown section \[disk\]" -config "
 printf '[machine]\njust words\n' >"$tmp/badline.ini"
 expect_err config_bad_line "badline.ini:2: expected 'key = value'" -config "$tmp/badline.ini"
 
+# ---- display: screendump, info vga, sendkey ----
+
+pngcheck() { python3 "$here/pngcheck.py" "$@" >"$tmp/png.txt" 2>&1; }
+
+script vga_mode13 0 -kernel "$guests/mb_vga13.bin" <<X &&
+cont
+info vga
+screendump $tmp/m13.png
+X
+check vga_mode13_info "$tmp/out" 'VGA graphics 320x200, 256 colours \(chain-4\)' 'saved the 320x200 screen'
+if pngcheck "$tmp/m13.png" 320 200 10,10=ff0000 300,10=00ff00 10,150=0000ff 300,150=ffffff \
+	159,99=ff0000 160,99=00ff00 159,100=0000ff 160,100=ffffff; then
+	ok vga_mode13_png
+else
+	bad vga_mode13_png "$(cat "$tmp/png.txt")"
+fi
+
+# SeaBIOS runs the VGA BIOS from the card's ROM BAR, which sets text mode
+# 3; SeaBIOS's banner is then in the text buffer and on the picture.
+# -icount makes the boot-menu wait take no host time.
+if [ -r /usr/share/seabios/bios.bin ]; then
+	script seabios_vga 124 -bios /usr/share/seabios/bios.bin -icount 4 -max-insns 40000000 <<X &&
+cont
+info vga
+screendump $tmp/sb.png
+X
+	check seabios_vga_text "$tmp/out" 'VGA text 80x25 \(9x16 cells\)' 'VGA BIOS in the ROM BAR' '^\|SeaBIOS \(version'
+	if pngcheck "$tmp/sb.png" 720 400 nonblack:0,0,63,16 black:0,300,720,400; then
+		ok seabios_vga_png
+	else
+		bad seabios_vga_png "$(cat "$tmp/png.txt")"
+	fi
+else
+	bad seabios_vga "no /usr/share/seabios/bios.bin: install Debian's seabios package"
+fi
+
+# sendkey: the guest exits with the first byte the keyboard sends, 'a' in
+# scan code set 2 (0x1C; no firmware turned the controller's translation on).
+script sendkey_a 57 -S -kernel "$guests/kbd_sendkey.bin" <<'X' &&
+sendkey a
+cont
+X
+ok sendkey_a
+script sendkey_ret 181 -S -kernel "$guests/kbd_sendkey.bin" <<'X' &&
+sendkey ctrl-frob
+sendkey ret 50
+cont
+X
+check sendkey_ret "$tmp/out" "error: unknown key 'frob'"
+script screendump_unwritable 0 -S -kernel "$kernel" <<'X' &&
+screendump /nonexistent/dir/x.png
+quit
+X
+check screendump_unwritable "$tmp/out" "error: cannot write '/nonexistent/dir/x.png': No such file"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

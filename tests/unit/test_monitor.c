@@ -106,7 +106,8 @@ Test(monitor, unknown_command_and_argument_counts)
 	expect_error(mon, "cpu 3", "no vCPU '3'");
 	expect_error(mon, "savevm ../evil", "invalid snapshot name");
 	expect_error(mon, "help nosuch", "unknown command 'nosuch'");
-	expect_error(mon, "screendump a.png", "no display yet");
+	expect_error(mon, "screendump a.png", "no VGA card");
+	expect_error(mon, "sendkey ctrl-frob", "unknown key 'frob'");
 	cr_expect_eq(monitor_exec(mon, "", stdout), 0, "an empty line is fine");
 	cr_expect_eq(monitor_exec(mon, "   # a comment", stdout), 0);
 	th_free_mon(t);
