@@ -59,9 +59,12 @@ struct machine_config {
 	bool no_reboot;		/* reset request ends the run (status 0 by default) */
 	uint64_t icount_limit;	/* 0 = unlimited: stop after this many instructions */
 	const char *serial;	/* COM1 back end: "stdio", "file:PATH", "none" (NULL = none) */
+	const char *serial_more[3];	/* COM2-COM4 back ends; NULL: the port does not exist */
 	const char *debugcon;	/* port 0xE9 back end, same syntax (NULL = none) */
 	bool icount;		/* -icount: guest time = instructions << icount_shift */
 	unsigned icount_shift;
+	const char *const *devices;	/* -device arguments (emu/devices.h), created in order */
+	int ndevices;
 };
 
 struct machine {

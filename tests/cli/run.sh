@@ -58,6 +58,7 @@ expect_ok help_short "-bios FILE" -h
 expect_ok version "^nestemu [0-9]" --version
 expect_ok cpu_help "CPU models" -cpu help
 expect_ok log_help "guest_errors" -d help
+expect_ok device_help "pc-testdev" -device help
 
 echo "not a kernel" >"$tmp/text"
 printf '\177ELF\001\001\001' >"$tmp/tiny.elf"
@@ -72,7 +73,11 @@ expect_err tiny_size "too small" -m 1M -kernel "$tmp/text"
 expect_err bad_smp "invalid CPU count" -smp 0 -kernel "$tmp/text"
 expect_err bad_smp_word "invalid CPU count" -smp many -kernel "$tmp/text"
 expect_err bad_cpu "nosuchcpu" -cpu nosuchcpu -kernel "$tmp/text"
-expect_err bad_serial "unknown serial back end" -serial tcp:1 -kernel "$tmp/text"
+expect_err bad_serial "unknown serial back end 'pty'" -serial pty -kernel "$tmp/text"
+expect_err bad_serial_tcp "invalid serial back end 'tcp:1'" -serial tcp:1 -kernel "$tmp/text"
+expect_err bad_serial_opt "unknown option 'bogus'" -serial tcp::4555,bogus -kernel "$tmp/text"
+expect_err five_serials "four serial ports" -serial none -serial none -serial none -serial none -serial none -kernel "$tmp/text"
+expect_err serial_refused "cannot connect" -serial unix:"$tmp/nobody.sock" -kernel "$tmp/text"
 expect_err bad_debugcon "unknown debugcon back end" -debugcon pty -kernel "$tmp/text"
 expect_err display_sdl "not available yet" -display sdl -kernel "$tmp/text"
 expect_err display_bogus "unknown display" -display gtk -kernel "$tmp/text"
@@ -84,6 +89,10 @@ expect_err missing_bios "cannot open BIOS image '/nonexistent/b'" -bios /nonexis
 expect_err bad_bios_size "multiple of 64 KiB" -bios "$tmp/text"
 expect_err not_multiboot "neither an ELF file nor a Multiboot kernel" -kernel "$tmp/text"
 expect_err elf_no_header "without a Multiboot header" -kernel "$tmp/tiny.elf"
+expect_err unknown_device "unknown device 'frob'" -device frob -kernel "$tmp/text"
+expect_err device_bad_option "has no option 'size'" -device pc-testdev,size=4 -kernel "$tmp/text"
+expect_err device_twice "given twice" -device pc-testdev -device pc-testdev -kernel "$tmp/text"
+expect_err debug_exit_moved "built in at port 0xF4" -device isa-debug-exit,iobase=0x501 -kernel "$tmp/text"
 expect_err unwritable_log "cannot open log file" -D /nonexistent/dir/log -kernel "$tmp/text"
 
 if [ -n "$guests" ]; then
