@@ -116,6 +116,26 @@ if [ -n "$guests" ]; then
 	else
 		bad demo_guest "$guests/mb_hello.bin is missing"
 	fi
+	# COM2 on a file, then on TCP and Unix sockets (both directions).
+	if [ -f "$guests/mb_serial.bin" ]; then
+		timeout 20 "$nestemu" -display none -serial none -serial "file:$tmp/com2.txt" -serial none \
+			-serial none -kernel "$guests/mb_serial.bin" >"$tmp/out" 2>"$tmp/err" </dev/null
+		st=$?
+		if [ "$st" -eq 1 ] && grep -q "hello from COM2" "$tmp/com2.txt" && ! grep -q "hello" "$tmp/out"; then
+			ok serial_com2_file
+		else
+			bad serial_com2_file "exit status $st, COM2 file: $(head -c 100 "$tmp/com2.txt")"
+		fi
+		for mode in tcp-server tcp-client unix-server unix-client; do
+			res=$(python3 "$(dirname "$0")/serial_peer.py" "$mode" "$nestemu" "$guests/mb_serial.bin" "$tmp" 2>&1)
+			case $res in
+			PASS*) ok "serial_$mode" ;;
+			*) bad "serial_$mode" "$res" ;;
+			esac
+		done
+	else
+		bad serial_com2_file "$guests/mb_serial.bin is missing"
+	fi
 fi
 
 echo "$pass passed, $fail failed"
