@@ -667,6 +667,23 @@ void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned s
 	r->write(r->opaque, port, value, size);
 }
 
+/* ---- A20 gate ---- */
+
+void machine_set_a20(struct machine *m, uint8_t input, bool open)
+{
+	uint64_t clear;
+
+	m->a20 = open ? (uint8_t)(m->a20 | input) : (uint8_t)(m->a20 & ~input);
+	clear = m->a20 ? 0 : 1ull << 20;
+	if (clear == m->a20_clear)
+		return;
+	m->a20_clear = clear;
+	/* TLB entries hold translations made with the old mask; blocks are
+	 * keyed by physical address, so they stay valid. */
+	for (int i = 0; i < m->ncpus; i++)
+		tlb_flush_all(m->cpus[i]);
+}
+
 /* ---- Requests and the run loop ---- */
 
 static void kick_cpus(struct machine *m)
