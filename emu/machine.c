@@ -31,6 +31,7 @@
 #include "cpu/block.h"
 #include "cpu/cpuid.h"
 #include "clock.h"
+#include "devices.h"
 #include "dev/acpi_pm.h"
 #include "dev/debugport.h"
 #include "dev/display.h"
@@ -57,8 +58,11 @@
 #define NO_PROGRESS_LIMIT 1000		/* empty slices before we give up */
 
 /* Board-private state (m->devices). */
+#define NSERIAL 4
+
 struct board {
-	struct serial *serial;
+	struct serial *serial[NSERIAL];	/* COM1-COM4 (COM2-4 only when configured) */
+	uint8_t serial_level[NSERIAL];	/* their IRQ outputs (COM1/3 share IRQ 4, COM2/4 IRQ 3) */
 	struct debugport *debugport;
 	struct pit *pit;		/* legacy ISA devices (platform_create) */
 	struct rtc *rtc;
@@ -72,6 +76,7 @@ struct board {
 	struct fw_cfg *fw_cfg;
 	struct vga *vga;		/* PCI std-vga, or NULL (-vga none) */
 	struct display *display;	/* the console (display_create) */
+	struct devices *extra;		/* -device devices (devices.h) */
 	void (*boot)(struct machine *m, void *opaque);
 	void (*boot_free)(void *opaque);
 	void *boot_opaque;
@@ -100,6 +105,45 @@ static int map_ram(struct machine *m, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
 			 (unsigned long long)(ram >> 20), strerror(-r));
 		return -1;
+	}
+	return 0;
+}
+
+/* ---- Serial ports: COM1 always, COM2-COM4 when configured ---- */
+
+static const struct {
+	uint16_t base;
+	int irq;
+	const char *name;
+} serial_ports[NSERIAL] = {
+	{ 0x3f8, 4, "COM1" }, { 0x2f8, 3, "COM2" }, { 0x3e8, 4, "COM3" }, { 0x2e8, 3, "COM4" },
+};
+
+/* Ports sharing an ISA IRQ drive it wired-OR. */
+static void serial_line(void *opaque, int n, int level)
+{
+	struct machine *m = opaque;
+	struct board *b = board(m);
+	int irq = serial_ports[n].irq, any = 0;
+
+	b->serial_level[n] = level != 0;
+	for (int i = 0; i < NSERIAL; i++)
+		if (serial_ports[i].irq == irq)
+			any |= b->serial_level[i];
+	machine_set_isa_irq(m, irq, any);
+}
+
+static int serial_ports_create(struct machine *m, char *err, size_t errlen)
+{
+	for (int i = 0; i < NSERIAL; i++) {
+		const char *spec = i == 0 ? m->cfg.serial : m->cfg.serial_more[i - 1];
+		if (i > 0 && spec == NULL)
+			continue;
+		board(m)->serial[i] = serial_create(m, &(struct serial_config){
+			.backend = spec, .base = serial_ports[i].base, .name = serial_ports[i].name,
+			.irq = { serial_line, m, i } }, err, errlen);
+		if (board(m)->serial[i] == NULL)
+			return -1;
 	}
 	return 0;
 }
@@ -478,9 +522,7 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 		snprintf(err, errlen, "out of memory creating the clock");
 		goto fail;
 	}
-	board(m)->serial = serial_create(m, &(struct serial_config){ .backend = cfg->serial,
-					 .irq = machine_isa_irq(m, 4) }, err, errlen);
-	if (board(m)->serial == NULL)
+	if (serial_ports_create(m, err, errlen) < 0)
 		goto fail;
 	board(m)->debugport = debugport_create(
 		m, &(struct debugport_config){ .debugcon = cfg->debugcon }, err, errlen);
@@ -490,6 +532,9 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 		goto fail;
 	apic_reset(m);
 	if (pc_firmware_create(m, err, errlen) < 0 || display_setup(m, err, errlen) < 0)
+		goto fail;
+	board(m)->extra = devices_create(m, cfg->devices, cfg->ndevices, err, errlen);
+	if (board(m)->extra == NULL)
 		goto fail;
 	return m;
 fail:
@@ -511,13 +556,15 @@ void machine_destroy(struct machine *m)
 			b->boot_free(b->boot_opaque);
 		display_destroy(b->display);
 		vga_destroy(b->vga);
+		devices_destroy(b->extra);
 		fw_cfg_destroy(b->fw_cfg);
 		ide_destroy(m->ide);
 		m->ide = NULL;
 		drives_release(m);
 		pci_destroy(b->pci);
 		debugport_destroy(b->debugport);
-		serial_destroy(b->serial);
+		for (int i = 0; i < NSERIAL; i++)
+			serial_destroy(b->serial[i]);
 		apic_destroy(m);
 		platform_destroy(m);
 	}
@@ -613,8 +660,9 @@ void machine_reset(struct machine *m)
 		cpu_reset(m->cpus[i]);
 	}
 	m->virt_pending = 0;
-	if (b->serial)
-		serial_reset(b->serial);
+	for (int i = 0; i < NSERIAL; i++)
+		if (b->serial[i])
+			serial_reset(b->serial[i]);
 	platform_reset(m);
 	apic_reset(m);
 	if (b->pci)
@@ -715,6 +763,23 @@ void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned s
 		return;
 	}
 	r->write(r->opaque, port, value, size);
+}
+
+/* ---- A20 gate ---- */
+
+void machine_set_a20(struct machine *m, uint8_t input, bool open)
+{
+	uint64_t clear;
+
+	m->a20 = open ? (uint8_t)(m->a20 | input) : (uint8_t)(m->a20 & ~input);
+	clear = m->a20 ? 0 : 1ull << 20;
+	if (clear == m->a20_clear)
+		return;
+	m->a20_clear = clear;
+	/* TLB entries hold translations made with the old mask; blocks are
+	 * keyed by physical address, so they stay valid. */
+	for (int i = 0; i < m->ncpus; i++)
+		tlb_flush_all(m->cpus[i]);
 }
 
 /* ---- Requests and the run loop ---- */

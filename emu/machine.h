@@ -60,6 +60,7 @@ struct machine_config {
 	bool no_reboot;		/* reset request ends the run (status 0 by default) */
 	uint64_t icount_limit;	/* 0 = unlimited: stop after this many instructions */
 	const char *serial;	/* COM1 back end: "stdio", "file:PATH", "none" (NULL = none) */
+	const char *serial_more[3];	/* COM2-COM4 back ends; NULL: the port does not exist */
 	const char *debugcon;	/* port 0xE9 back end, same syntax (NULL = none) */
 	bool icount;		/* -icount: guest time = instructions << icount_shift */
 	unsigned icount_shift;
@@ -70,6 +71,8 @@ struct machine_config {
 	const char *vga;	/* "std" (PCI std-vga at 00:02.0) or "none" (NULL = none) */
 	const char *vga_bios;	/* VGA BIOS image for the card's ROM BAR, or NULL for none */
 	const char *display;	/* display back end: "sdl" or "none" (NULL = none) */
+	const char *const *devices;	/* -device arguments (emu/devices.h), created in order */
+	int ndevices;
 };
 
 struct machine {
@@ -102,7 +105,8 @@ struct machine {
 	void (*ioapic_set_irq)(void *opaque, int gsi, int level);
 	void *ioapic_opaque;
 	bool nmi_mask;		/* port 0x70 bit 7: platform NMIs masked */
-	uint8_t a20;		/* A20 gate inputs (A20_*), open when nonzero; addresses are not masked yet */
+	uint8_t a20;		/* A20 gate inputs (A20_*), open when nonzero (machine_set_a20) */
+	uint64_t a20_clear;	/* 0, or 1 << 20 while the gate is closed: CPU physical addresses drop it */
 
 	/* Monitor and snapshots (monitor/monitor.h, emu/state.h). */
 	struct monitor *monitor;	/* the monitor, or NULL; freed by machine_destroy */
@@ -131,6 +135,13 @@ int machine_add_io(struct machine *m, uint16_t base, uint16_t count, io_read_fn 
 int machine_remove_io(struct machine *m, uint16_t base, uint16_t count);
 uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size);
 void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned size);
+
+/*
+ * Drives one A20 gate input (A20_I8042, A20_PORT92). While every input is
+ * closed, bit 20 of each physical address the CPUs use (fetch, data, page
+ * walks; not DMA) is forced to 0; a change flushes every vCPU's TLB.
+ */
+void machine_set_a20(struct machine *m, uint8_t input, bool open);
 
 /* Requests from devices and the CPU. */
 void machine_request_exit(struct machine *m, int status);

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "machine.h"
+#include "dev/charsock.h"
 #include "dev/serial.h"
 
 #define LSR_DR 0x01
@@ -50,15 +51,34 @@ struct serial {
 	unsigned rx_head, rx_count;
 	struct irq irq;
 	struct timer *rx_timer;	/* input polling while IER.RDA is set */
+	const char *name;	/* "COM1".. (messages, I/O range name) */
 };
+
+int serial_backend_check(const char *spec, const char *what, char *err, size_t errlen)
+{
+	if (spec == NULL || !strcmp(spec, "none") || !strcmp(spec, "null") ||
+	    !strcmp(spec, "stdio") || (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0'))
+		return 0;
+	if (charsock_is_socket(spec))
+		return charsock_check(spec, what, err, errlen);
+	snprintf(err, errlen, "unknown %s back end '%s' (use stdio, file:PATH, none, "
+		 "tcp:HOST:PORT[,server][,nowait] or unix:PATH[,server][,nowait])", what, spec);
+	return -1;
+}
 
 int serial_backend_open(struct serial_backend *b, const char *spec, const char *what,
 			char *err, size_t errlen)
 {
 	memset(b, 0, sizeof(*b));
 	b->in_fd = -1;
+	if (serial_backend_check(spec, what, err, errlen) < 0)
+		return -1;
 	if (spec == NULL || strcmp(spec, "none") == 0 || strcmp(spec, "null") == 0)
 		return 0;
+	if (charsock_is_socket(spec)) {
+		b->sock = charsock_open(spec, what, err, errlen);
+		return b->sock ? 0 : -1;
+	}
 	if (strcmp(spec, "stdio") == 0) {
 		b->out = stdout;
 		b->in_fd = STDIN_FILENO;
@@ -74,12 +94,14 @@ int serial_backend_open(struct serial_backend *b, const char *spec, const char *
 		b->close_out = true;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown %s back end '%s' (use stdio, file:PATH or none)", what, spec);
+	snprintf(err, errlen, "cannot open %s back end '%s'", what, spec);
 	return -1;
 }
 
 void serial_backend_close(struct serial_backend *b)
 {
+	charsock_close(b->sock);
+	b->sock = NULL;
 	if (b->out) {
 		fflush(b->out);
 		if (b->close_out)
@@ -91,6 +113,8 @@ void serial_backend_close(struct serial_backend *b)
 
 void serial_backend_putc(struct serial_backend *b, uint8_t c)
 {
+	if (b->sock)
+		charsock_write(b->sock, c);
 	if (b->out == NULL)
 		return;
 	/* Unbuffered: a prompt without a newline must reach a pipe or a
@@ -104,6 +128,8 @@ int serial_backend_getc(struct serial_backend *b)
 	struct pollfd p;
 	uint8_t c;
 
+	if (b->sock)
+		return charsock_read(b->sock);
 	if (b->in_fd < 0 || b->in_eof)
 		return -1;
 	p.fd = b->in_fd;
@@ -115,6 +141,11 @@ int serial_backend_getc(struct serial_backend *b)
 		return -1;
 	}
 	return c;
+}
+
+bool serial_backend_has_input(const struct serial_backend *b)
+{
+	return b->sock || (b->in_fd >= 0 && !b->in_eof);
 }
 
 static unsigned rx_capacity(const struct serial *s)
@@ -175,7 +206,7 @@ bool serial_irq_level(const struct serial *s)
 static void serial_update(struct serial *s)
 {
 	irq_set(&s->irq, serial_irq_level(s));
-	if ((s->ier & IER_RDA) && s->be.in_fd >= 0 && !s->be.in_eof) {
+	if ((s->ier & IER_RDA) && serial_backend_has_input(&s->be)) {
 		if (!timer_pending(s->rx_timer))
 			timer_mod(s->rx_timer, clock_ns(s->m) + RX_POLL_NS);
 	} else {
@@ -340,13 +371,14 @@ struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 	s->irq = cfg->irq;
 	s->rx_timer = timer_new(m, serial_rx_timer, s);	/* NULL without a clock: no polling */
 	s->base = cfg->base ? cfg->base : 0x3f8;
-	if (serial_backend_open(&s->be, cfg->backend, "serial", err, errlen) < 0) {
+	s->name = cfg->name ? cfg->name : "serial";
+	if (serial_backend_open(&s->be, cfg->backend, s->name, err, errlen) < 0) {
 		free(s);
 		return NULL;
 	}
-	if (machine_add_io(m, s->base, 8, serial_io_read, serial_io_write, s, "serial") < 0) {
-		snprintf(err, errlen, "cannot claim I/O ports 0x%x-0x%x for the serial port",
-			 s->base, s->base + 7);
+	if (machine_add_io(m, s->base, 8, serial_io_read, serial_io_write, s, s->name) < 0) {
+		snprintf(err, errlen, "cannot claim I/O ports 0x%x-0x%x for %s",
+			 s->base, s->base + 7, s->name);
 		serial_backend_close(&s->be);
 		free(s);
 		return NULL;
