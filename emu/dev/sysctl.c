@@ -11,11 +11,17 @@
  * (RST_CPU) set by a write starts the reset, bit 3 asks for a full reset
  * (power cycle). All of them reset the machine here (machine_request_reset);
  * bits 1 and 3 read back, bit 2 reads 0.
+ *
+ * 0xF0 (PC/AT coprocessor error clear, write-only): an x87 error signalled
+ * on FERR# with CR0.NE = 0 holds IRQ 13 high (x87.c raises GSI 13); any
+ * write here drops it, as the chipset's FERR# latch is cleared (the
+ * IGNNE# side is not modelled: the x87 never freezes).
  */
 #include <stdlib.h>
 
 #include "machine.h"
 #include "state.h"
+#include "dev/irq.h"
 #include "dev/sysctl.h"
 
 struct sysctl {
@@ -60,6 +66,13 @@ static void rcr_write(void *opaque, uint16_t port, uint32_t value, unsigned size
 							  : "soft reset through port 0xCF9");
 }
 
+static void ferr_clear_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct sysctl *s = opaque;
+
+	machine_set_gsi(s->m, 13, 0);
+}
+
 static const struct state_field sysctl_fields[] = {
 	STATE_FIELD(struct sysctl, port92, SF_HEX), STATE_FIELD(struct sysctl, rcr, SF_HEX),
 	STATE_END,
@@ -89,8 +102,9 @@ struct sysctl *sysctl_create(struct machine *m, char *err, size_t errlen)
 	}
 	s->m = m;
 	if (machine_add_io(m, 0x92, 1, port92_read, port92_write, s, "port92") < 0 ||
-	    machine_add_io(m, 0xcf9, 1, rcr_read, rcr_write, s, "reset-control") < 0) {
-		snprintf(err, errlen, "cannot claim I/O ports 0x92 and 0xCF9 for system control");
+	    machine_add_io(m, 0xcf9, 1, rcr_read, rcr_write, s, "reset-control") < 0 ||
+	    machine_add_io(m, 0xf0, 1, NULL, ferr_clear_write, s, "ferr-clear") < 0) {
+		snprintf(err, errlen, "cannot claim I/O ports 0x92, 0xCF9 and 0xF0 for system control");
 		free(s);
 		return NULL;
 	}
