@@ -275,27 +275,25 @@ static int cmd_step(struct monitor *mon, FILE *out, int argc, char **argv)
 {
 	struct machine *m = mon_machine(mon);
 	struct cpu *c = mon_cpu(mon);
-	uint64_t n = 1, done = 0, start = c->icount;
+	uint64_t n = 1, start = c->icount, done;
+	enum machine_stop s;
 
 	if (argc > 1 && (!mon_parse_value(mon, argv[1], &n) || n == 0 || n > (1ull << 40)))
 		return mon_error(out, "invalid instruction count '%s'", argv[1]);
 	if (monitor_vm_running(mon))
 		return mon_error(out, "the machine is running; stop it first (stop)");
-	/* One step at a time: a step that delivers a fault retires nothing,
-	 * so loop until n instructions retired (bounded, in case of a fault loop). */
-	for (uint64_t tries = 0; done < n && tries < 4 * n + 64; tries++) {
-		if (c->halted && !(c->pending & (PEND_NMI | PEND_INIT | PEND_SIPI | PEND_SMI)) &&
-		    !((c->pending & PEND_INTR) && (c->rflags & FL_IF)))
-			break;
-		if (m->stop == STOP_EXIT || m->reset_pending)
-			break;
-		(void)cpu_run(c, 1);
-		c->pending &= ~(uint32_t)PEND_EXIT;
-		done = c->icount - start;
-	}
-	m->paused = true;
-	fprintf(out, "stepped %" PRIu64 " instruction%s; rip=0x%016" PRIx64 "%s\n", done,
-		done == 1 ? "" : "s", c->rip, c->halted ? " (halted)" : "");
+	if (m->stop == STOP_EXIT)
+		return mon_error(out, "the machine has powered off");
+	/* Through the run loop: timers fire, interrupts arrive, -max-insns counts. */
+	mon_note_resume(mon);
+	s = machine_step(m, c, n);
+	if (s != STOP_EXIT)
+		m->paused = true;
+	c = mon_cpu(mon);
+	done = c->icount >= start ? c->icount - start : c->icount;	/* a reset restarts the count */
+	fprintf(out, "stepped %" PRIu64 " instruction%s; rip=0x%016" PRIx64 "%s%s\n", done,
+		done == 1 ? "" : "s", c->rip, c->halted ? " (halted)" : "",
+		s == STOP_ICOUNT ? " (the -max-insns limit)" : s == STOP_EXIT ? " (powered off)" : "");
 	return 0;
 }
 
