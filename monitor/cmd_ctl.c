@@ -30,6 +30,7 @@
 #include "monitor.h"
 #include "../emu/cpu/cpu.h"
 #include "../emu/cpu/cpuid.h"
+#include "../emu/dev/acpi_pm.h"
 #include "../emu/mmu/mmu.h"
 #include "../emu/snapshot.h"
 
@@ -306,9 +307,20 @@ static int cmd_system_reset(struct monitor *mon, FILE *out, int argc, char **arg
 
 static int cmd_powerdown(struct monitor *mon, FILE *out, int argc, char **argv)
 {
-	fprintf(out, "no ACPI power button yet: powering off now (exit status 0)\n");
-	machine_request_exit(mon_machine(mon), 0);
-	mon_machine(mon)->paused = false;
+	struct machine *m = mon_machine(mon);
+	struct acpi_pm *pm = machine_acpi_pm(m);
+
+	if (pm == NULL) {
+		fprintf(out, "no ACPI power button on this machine: powering off now (exit status 0)\n");
+		machine_request_exit(m, 0);
+		m->paused = false;
+		return 0;
+	}
+	/* As a real button: the guest's ACPI code sees PWRBTN_STS (and an SCI
+	 * when it enabled PWRBTN_EN) and decides; S5 then ends the run. */
+	acpi_pm_power_button(pm);
+	fprintf(out, "ACPI power button pressed%s\n",
+		monitor_vm_running(mon) ? "" : " (the guest sees it when the machine continues)");
 	return 0;
 }
 
@@ -452,7 +464,8 @@ const struct mon_cmd mon_ctl_cmds[] = {
 	  3, 3, ";;k:r|w|rw" },
 	{ "delete", "N", "delete breakpoint or watchpoint N", cmd_delete, 1, 1, "" },
 	{ "system_reset", "", "reset the machine", cmd_system_reset, 0, 0, "" },
-	{ "system_powerdown", "", "power the machine off (exit status 0)", cmd_powerdown, 0, 0, "" },
+	{ "system_powerdown", "", "press the ACPI power button (the guest powers off)", cmd_powerdown,
+	  0, 0, "" },
 	{ "quit", "", "quit nestemu", cmd_quit, 0, 0, "" },
 	{ "q", "", "same as quit", cmd_quit, 0, 0, "" },
 	{ "set", "cpu expose-virtualization on|off",
