@@ -56,6 +56,7 @@
 #define RUN_SLICE 100000ull		/* instructions per cpu_run call */
 #define BELOW_4G_MAX 0xe0000000ull	/* RAM below 4 GiB ends at 3.5 GiB */
 #define NO_PROGRESS_LIMIT 1000		/* empty slices before we give up */
+#define STEP_HALT_NS 1000000000ull	/* machine_step: longest wait of a halted vCPU */
 
 /* Board-private state (m->devices). */
 #define NSERIAL 4
@@ -81,6 +82,10 @@ struct board {
 	void (*boot_free)(void *opaque);
 	void *boot_opaque;
 	uint64_t icount;		/* retired by machine_run */
+	uint64_t irq_raised[MACHINE_NGSI];	/* rising edges per GSI (monitor statistics) */
+	uint8_t irq_level[MACHINE_NGSI];	/* last level driven per GSI */
+	struct cpu *step_cpu;		/* machine_step: the only vCPU that runs, or NULL */
+	uint64_t step_target;		/* its cpu->icount at which the step ends */
 	const char *reset_why;
 	uint8_t io_warned[65536 / 8];	/* unclaimed ports already logged */
 };
@@ -150,10 +155,32 @@ static int serial_ports_create(struct machine *m, char *err, size_t errlen)
 
 /* ---- Legacy ISA platform: PIC, PIT, RTC/CMOS, i8042, system control ---- */
 
+/* Statistics for the monitor's "info irq": rising edges seen per GSI. */
+static void count_irq(struct machine *m, int gsi, int level)
+{
+	struct board *b = board(m);
+
+	if (b == NULL || gsi < 0 || gsi >= MACHINE_NGSI)
+		return;
+	if (level && !b->irq_level[gsi])
+		b->irq_raised[gsi]++;
+	b->irq_level[gsi] = level != 0;
+}
+
+void machine_irq_stat(const struct machine *m, int gsi, uint64_t *raised, int *level)
+{
+	const struct board *b = board(m);
+	bool ok = b && gsi >= 0 && gsi < MACHINE_NGSI;
+
+	*raised = ok ? b->irq_raised[gsi] : 0;
+	*level = ok ? b->irq_level[gsi] : 0;
+}
+
 void machine_set_isa_irq(struct machine *m, int irq, int level)
 {
 	if (irq < 0 || irq > 15)
 		return;
+	count_irq(m, irq == 0 ? 2 : irq, level);
 	if (m->pic)
 		pic_set_irq(m->pic, irq, level);
 	if (m->ioapic_set_irq)
@@ -162,6 +189,7 @@ void machine_set_isa_irq(struct machine *m, int irq, int level)
 
 void machine_set_gsi(struct machine *m, int gsi, int level)
 {
+	count_irq(m, gsi, level);
 	if (m->ioapic_set_irq)
 		m->ioapic_set_irq(m->ioapic_opaque, gsi, level);
 	if (gsi >= 0 && gsi < 16 && m->pic)
@@ -602,6 +630,21 @@ uint64_t machine_icount(const struct machine *m)
 	return board(m)->icount;
 }
 
+struct pci_bus *machine_pci_bus(const struct machine *m)
+{
+	return board(m) ? board(m)->pci : NULL;
+}
+
+struct ioapic *machine_ioapic(const struct machine *m)
+{
+	return board(m) ? board(m)->ioapic : NULL;
+}
+
+struct acpi_pm *machine_acpi_pm(const struct machine *m)
+{
+	return board(m) ? board(m)->acpi_pm : NULL;
+}
+
 /*
  * A RAM size change requested by the monitor, applied at reset: the RAM
  * regions are dropped, a fresh allocation replaces the old one (its
@@ -860,23 +903,43 @@ static bool any_cpu_waits(const struct machine *m)
 	return false;
 }
 
+/* machine_step: the stepped vCPU if it can run now, else NULL. */
+static struct cpu *step_cpu(struct machine *m)
+{
+	struct cpu *c = board(m)->step_cpu;
+
+	if (c->lapic)
+		lapic_poll(c);
+	return !c->halted || cpu_can_wake(c) ? c : NULL;
+}
+
 enum machine_stop machine_run(struct machine *m)
 {
 	struct board *b = board(m);
 	int idle = 0, rr = 0;
+	uint64_t halted_since = UINT64_MAX;	/* machine_step: guest ns its vCPU halted at */
 
 	if (m->stop != STOP_EXIT)
 		m->stop = STOP_NONE;
 	clock_resume(m);
 	while (m->stop == STOP_NONE) {
-		struct cpu *cpu = next_cpu(m, &rr);
+		struct cpu *cpu = b->step_cpu ? step_cpu(m) : next_cpu(m, &rr);
 		bool all_halted = cpu == NULL;
 		uint64_t budget = RUN_SLICE, n;
 
 		if (all_halted)
-			cpu = m->cpus[0];
+			cpu = b->step_cpu ? b->step_cpu : m->cpus[0];
+		if (b->step_cpu) {
+			if (cpu->icount >= b->step_target) {
+				m->paused = true;
+				m->stop = STOP_PAUSED;
+				break;
+			}
+			if (budget > b->step_target - cpu->icount)
+				budget = b->step_target - cpu->icount;
+		}
 
-		if (m->monitor_poll)
+		if (m->monitor_poll && !b->step_cpu)
 			m->monitor_poll(m);
 		if (m->paused) {
 			m->stop = STOP_PAUSED;
@@ -912,6 +975,18 @@ enum machine_stop machine_run(struct machine *m)
 			if (budget > m->cfg.icount_limit - b->icount)
 				budget = m->cfg.icount_limit - b->icount;
 		}
+		if (all_halted && b->step_cpu) {
+			/* A step waits for the vCPU's next interrupt, for at most
+			 * STEP_HALT_NS of guest time. */
+			uint64_t now = clock_ns(m);
+			if (halted_since == UINT64_MAX)
+				halted_since = now;
+			if (!cpu->sipi_wait && (cpu->rflags & FL_IF) && now - halted_since < STEP_HALT_NS &&
+			    clock_idle(m))
+				continue;
+			m->stop = STOP_HALTED;
+			break;
+		}
 		if (all_halted) {
 			/* Waiting for an interrupt: sleep (or jump) to the next timer. */
 			if (any_cpu_waits(m) && clock_idle(m))
@@ -920,6 +995,7 @@ enum machine_stop machine_run(struct machine *m)
 			m->stop = STOP_HALTED;
 			break;
 		}
+		halted_since = UINT64_MAX;
 		budget = clock_slice(m, cpu, budget);
 		m->current = cpu;
 		n = cpu_run(cpu, budget);
@@ -943,4 +1019,29 @@ enum machine_stop machine_run(struct machine *m)
 	}
 	clock_pause(m);
 	return m->stop;
+}
+
+enum machine_stop machine_step(struct machine *m, struct cpu *cpu, uint64_t n)
+{
+	struct board *b = board(m);
+	uint64_t target = cpu->icount + n;
+	enum machine_stop s;
+
+	if (b == NULL) {
+		/* A bare machine (unit tests): no devices, no clock; the vCPU alone. */
+		for (uint64_t tries = 0; cpu->icount < target && tries < 4 * n + 64; tries++) {
+			if ((cpu->halted && !cpu_can_wake(cpu)) || m->stop == STOP_EXIT || m->reset_pending)
+				return STOP_HALTED;
+			(void)cpu_run(cpu, 1);
+			cpu->pending &= ~(uint32_t)PEND_EXIT;
+		}
+		m->paused = true;
+		return STOP_PAUSED;
+	}
+	b->step_cpu = cpu;
+	b->step_target = target;
+	m->paused = false;
+	s = machine_run(m);
+	b->step_cpu = NULL;
+	return s;
 }

@@ -149,6 +149,14 @@ void machine_request_reset(struct machine *m, const char *why);
 
 /* Runs the vCPUs until something stops the machine. */
 enum machine_stop machine_run(struct machine *m);
+/*
+ * Runs only `cpu` until it has retired n more instructions (STOP_PAUSED,
+ * m->paused set), as machine_run runs it: timers fire, interrupts arrive,
+ * the instructions count towards -max-insns, and a halted vCPU waits for
+ * its next interrupt, for at most one second of guest time (STOP_HALTED).
+ * Breakpoints stop it too (m->monitor_break); m->monitor_poll is not called.
+ */
+enum machine_stop machine_step(struct machine *m, struct cpu *cpu, uint64_t n);
 
 /*
  * A boot hook run by machine_reset() after the CPUs are reset (direct
@@ -163,5 +171,12 @@ uint64_t machine_icount(const struct machine *m);
 /* The console (dev/display.h): VGA picture, host input; NULL on bare machines. */
 struct display;
 struct display *machine_display(struct machine *m);
+/* The board's devices, for the monitor; NULL when the machine has none. */
+struct pci_bus;
+struct ioapic;
+struct acpi_pm;
+struct pci_bus *machine_pci_bus(const struct machine *m);
+struct ioapic *machine_ioapic(const struct machine *m);
+struct acpi_pm *machine_acpi_pm(const struct machine *m);
 
 #endif

@@ -12,6 +12,8 @@
  * driver's probe expects. The IRQ line (cfg->irq) follows IIR after every
  * register access; while the received-data interrupt is enabled, a timer
  * polls the back end every 5 ms of guest time so input wakes the guest.
+ * Saved state: the registers, the receive FIFO and the poll's deadline
+ * (the back end is the host's and is not saved).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include "clock.h"
 #include "machine.h"
 #include "dev/charsock.h"
+#include "state.h"
 #include "dev/serial.h"
 
 #define LSR_DR 0x01
@@ -52,6 +55,7 @@ struct serial {
 	struct irq irq;
 	struct timer *rx_timer;	/* input polling while IER.RDA is set */
 	const char *name;	/* "COM1".. (messages, I/O range name) */
+	uint64_t rx_poll_at;	/* saved state: the input poll's expiry, 0 = not armed */
 };
 
 int serial_backend_check(const char *spec, const char *what, char *err, size_t errlen)
@@ -65,6 +69,15 @@ int serial_backend_check(const char *spec, const char *what, char *err, size_t e
 		 "tcp:HOST:PORT[,server][,nowait] or unix:PATH[,server][,nowait])", what, spec);
 	return -1;
 }
+
+#define F(m, f) STATE_FIELD(struct serial, m, f)
+static const struct state_field serial_fields[] = {
+	F(ier, SF_HEX), F(lcr, SF_HEX), F(mcr, SF_HEX), F(lsr, SF_HEX), F(msr, SF_HEX),
+	F(scr, SF_HEX), F(fcr, SF_HEX), F(dll, SF_HEX), F(dlm, SF_HEX), F(thr_ipending, SF_BOOL),
+	STATE_ARRAY(struct serial, rx, SF_HEX), F(rx_head, SF_DEC), F(rx_count, SF_DEC),
+	F(rx_poll_at, SF_DEC), STATE_END,
+};
+#undef F
 
 int serial_backend_open(struct serial_backend *b, const char *spec, const char *what,
 			char *err, size_t errlen)
@@ -358,6 +371,27 @@ void serial_reset(struct serial *s)
 	serial_update(s);
 }
 
+static void serial_pre_save(void *base)
+{
+	struct serial *s = base;
+
+	s->rx_poll_at = timer_pending(s->rx_timer) ? timer_expire(s->rx_timer) : 0;
+}
+
+static void serial_post_load(void *base)
+{
+	struct serial *s = base;
+
+	s->rx_head %= RX_FIFO;
+	if (s->rx_count > RX_FIFO)
+		s->rx_count = RX_FIFO;
+	if (s->rx_poll_at)
+		timer_mod(s->rx_timer, s->rx_poll_at);
+	else
+		timer_del(s->rx_timer);
+	serial_update(s);	/* the IRQ line; drops the poll when this back end has no input */
+}
+
 struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 			     char *err, size_t errlen)
 {
@@ -384,6 +418,17 @@ struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 		return NULL;
 	}
 	serial_reset(s);
+	char name[24];
+	snprintf(name, sizeof(name), "serial@%x", s->base);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = name, .version = 1, .fields = serial_fields, .base = s,
+		    .pre_save = serial_pre_save, .post_load = serial_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the serial port's state");
+		(void)machine_remove_io(m, s->base, 8);
+		serial_backend_close(&s->be);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
