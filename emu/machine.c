@@ -635,6 +635,11 @@ struct pci_bus *machine_pci_bus(const struct machine *m)
 	return board(m) ? board(m)->pci : NULL;
 }
 
+struct fw_cfg *machine_fw_cfg(const struct machine *m)
+{
+	return board(m) ? board(m)->fw_cfg : NULL;
+}
+
 struct ioapic *machine_ioapic(const struct machine *m)
 {
 	return board(m) ? board(m)->ioapic : NULL;

@@ -176,6 +176,8 @@ struct pci_bus;
 struct ioapic;
 struct acpi_pm;
 struct pci_bus *machine_pci_bus(const struct machine *m);
+struct fw_cfg;
+struct fw_cfg *machine_fw_cfg(const struct machine *m);
 struct ioapic *machine_ioapic(const struct machine *m);
 struct acpi_pm *machine_acpi_pm(const struct machine *m);
 

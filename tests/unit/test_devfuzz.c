@@ -116,17 +116,12 @@ static void add_bardev(struct pci_bus *bus, struct bardev *b, int slot)
 	cr_assert_eq(pci_add_device(bus, &b->d, PCI_DEVFN(slot, 0)), 0);
 }
 
+/* The board's own bus (i440FX, PIIX3 ISA/IDE/PM, VGA), which the test's
+ * devices join, so the fuzzing reaches the real functions too. */
 static struct pci_bus *new_bus(struct machine *m)
 {
-	struct pci_bus_config cfg = { 0 };
-	char err[256] = "";
-	for (int i = 0; i < 16; i++)
-		cfg.isa_irq[i] = machine_isa_irq(m, i);
-	(void)machine_remove_io(m, 0xcf8, 1);	/* the board's bus */
-	(void)machine_remove_io(m, 0xcfa, 2);
-	(void)machine_remove_io(m, 0xcfc, 4);
-	struct pci_bus *bus = pci_create(m, &cfg, err, sizeof(err));
-	cr_assert_not_null(bus, "%s", err);
+	struct pci_bus *bus = machine_pci_bus(m);
+	cr_assert_not_null(bus);
 	return bus;
 }
 
@@ -227,7 +222,6 @@ Test(devfuzz, pci_config_writes)
 	pci_config_write(bus, PCI_DEVFN(3, 0), PCI_COMMAND, PCI_CMD_MEMORY, 2);
 	phys_write_u(m, 0xe0000010, 0xabcd, 2);
 	cr_assert_eq(phys_read_u(m, 0xe0000010, 2), 0xabcd);
-	pci_destroy(bus);
 	machine_destroy(m);
 }
 
@@ -278,7 +272,6 @@ Test(devfuzz, pci_bars_on_one_address)
 	pci_reset(bus);
 	cr_assert_leq(m->mem.nregions, regions, "regions leaked: %d, %d before", m->mem.nregions,
 		      regions);
-	pci_destroy(bus);
 	machine_destroy(m);
 }
 
@@ -311,13 +304,9 @@ static void start_dma(struct machine *m, uint64_t pa)
 Test(devfuzz, fw_cfg_dma_outside_ram)
 {
 	struct machine *m = new_machine();
-	char err[256] = "";
+	struct fw_cfg *f = machine_fw_cfg(m);	/* the board's instance */
 
-	(void)machine_remove_io(m, FW_CFG_PORT_SEL, 2);	/* the board's instance */
-	(void)machine_remove_io(m, FW_CFG_PORT_DMA, 8);
-	struct fw_cfg *f = fw_cfg_create(m, err, sizeof(err));
-	cr_assert_not_null(f, "%s", err);
-	cr_assert_eq(fw_cfg_populate_pc(f, m), 0);
+	cr_assert_not_null(f);
 	cr_assert_eq(fw_cfg_add_file(f, "fuzz/rw", "0123456789abcdef", 16, true), 0);
 	fill_ram(m);
 
@@ -381,6 +370,5 @@ Test(devfuzz, fw_cfg_dma_outside_ram)
 	size_t len;
 	cr_assert_not_null(fw_cfg_file(f, "fuzz/rw", &len));
 	cr_assert_eq(len, 16);
-	fw_cfg_destroy(f);
 	machine_destroy(m);
 }
