@@ -910,7 +910,7 @@ static void make_deep_chain(const struct tmp *t, int n)
 	size_t len;
 	uint8_t *tpl;
 	uint64_t at;
-	char name[16];
+	char name[32];
 
 	SH_OK("cd '%s' && qemu-img create -q -f qcow2 -o cluster_size=4096 c999.qcow2 64K && "
 	      "qemu-io -f qcow2 -c 'write -P 0x42 4k 4k' c999.qcow2 >/dev/null && "
