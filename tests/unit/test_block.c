@@ -862,10 +862,17 @@ Test(block, qcow2_random_damage_never_crashes)
 			for (int k = 0; k < nflip; k++) {
 				seed = seed * 1103515245 + 12345;
 				/* mostly the header and first tables, sometimes anywhere */
-				size_t span = (seed & 3) ? (len < 16384 ? len : 16384) : len;
+				size_t span = (seed & 3) ? (len < 24576 ? len : 24576) : len;
 				size_t at = (seed >> 8) % span;
 				seed = seed * 1103515245 + 12345;
-				m[at] ^= (uint8_t)(1u << ((seed >> 16) & 7)) | (uint8_t)((seed >> 24) & 0x81);
+				if ((seed & 7) == 0 && at + 8 <= len) {
+					/* a whole random table entry, flags included */
+					at &= ~(size_t)7;
+					for (int q = 0; q < 8; q++, seed = seed * 1103515245 + 12345)
+						m[at + q] = (uint8_t)(seed >> 16);
+				} else {
+					m[at] ^= (uint8_t)(1u << ((seed >> 16) & 7)) | (uint8_t)((seed >> 24) & 0x81);
+				}
 			}
 			size_t cut = (seed >> 3) % 11 == 0 ? (seed >> 5) % len : len;	/* sometimes truncated */
 			write_file(img, m, cut);
