@@ -174,7 +174,13 @@ Test(block, raw_read_only_refuses_writes)
 	b = open_ok(tpath(&t, "ro.img"), NULL, true, false);
 	cr_assert(block_read_only(b));
 	cr_assert_eq(block_write(b, 0, data, 512), -EROFS);
+	cr_assert(strstr(block_last_error(b), "read-only"), "%s", block_last_error(b));
 	cr_assert_eq(block_flush(b), 0);
+	block_close(b);
+	/* read-only wins over snapshot */
+	b = open_ok(tpath(&t, "ro.img"), NULL, true, true);
+	cr_assert(block_read_only(b));
+	cr_assert_eq(block_write(b, 0, data, 512), -EROFS);
 	block_close(b);
 	tmp_free(&t);
 }
