@@ -223,7 +223,7 @@ static int open_common(struct block_backend **out, const char *file, const char 
 		return -ENOMEM;
 	}
 	b->read_only = read_only || snapshot;
-	b->snapshot = snapshot;
+	b->snapshot = snapshot && !read_only;	/* read-only wins */
 	b->parent = parent;
 	b->fd = open(file, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0) {
@@ -283,7 +283,7 @@ static int open_common(struct block_backend **out, const char *file, const char 
 	r = b->drv->open(b, err, errlen);
 	if (r < 0)
 		goto fail;
-	if (snapshot) {
+	if (b->snapshot) {
 		b->overlay = calloc(1, sizeof(*b->overlay));
 		if (!b->overlay) {
 			b->drv->close(b);

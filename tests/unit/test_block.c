@@ -174,7 +174,13 @@ Test(block, raw_read_only_refuses_writes)
 	b = open_ok(tpath(&t, "ro.img"), NULL, true, false);
 	cr_assert(block_read_only(b));
 	cr_assert_eq(block_write(b, 0, data, 512), -EROFS);
+	cr_assert(strstr(block_last_error(b), "read-only"), "%s", block_last_error(b));
 	cr_assert_eq(block_flush(b), 0);
+	block_close(b);
+	/* read-only wins over snapshot */
+	b = open_ok(tpath(&t, "ro.img"), NULL, true, true);
+	cr_assert(block_read_only(b));
+	cr_assert_eq(block_write(b, 0, data, 512), -EROFS);
 	block_close(b);
 	tmp_free(&t);
 }
@@ -862,10 +868,17 @@ Test(block, qcow2_random_damage_never_crashes)
 			for (int k = 0; k < nflip; k++) {
 				seed = seed * 1103515245 + 12345;
 				/* mostly the header and first tables, sometimes anywhere */
-				size_t span = (seed & 3) ? (len < 16384 ? len : 16384) : len;
+				size_t span = (seed & 3) ? (len < 24576 ? len : 24576) : len;
 				size_t at = (seed >> 8) % span;
 				seed = seed * 1103515245 + 12345;
-				m[at] ^= (uint8_t)(1u << ((seed >> 16) & 7)) | (uint8_t)((seed >> 24) & 0x81);
+				if ((seed & 7) == 0 && at + 8 <= len) {
+					/* a whole random table entry, flags included */
+					at &= ~(size_t)7;
+					for (int q = 0; q < 8; q++, seed = seed * 1103515245 + 12345)
+						m[at + q] = (uint8_t)(seed >> 16);
+				} else {
+					m[at] ^= (uint8_t)(1u << ((seed >> 16) & 7)) | (uint8_t)((seed >> 24) & 0x81);
+				}
 			}
 			size_t cut = (seed >> 3) % 11 == 0 ? (seed >> 5) % len : len;	/* sometimes truncated */
 			write_file(img, m, cut);
@@ -910,7 +923,7 @@ static void make_deep_chain(const struct tmp *t, int n)
 	size_t len;
 	uint8_t *tpl;
 	uint64_t at;
-	char name[16];
+	char name[32];
 
 	SH_OK("cd '%s' && qemu-img create -q -f qcow2 -o cluster_size=4096 c999.qcow2 64K && "
 	      "qemu-io -f qcow2 -c 'write -P 0x42 4k 4k' c999.qcow2 >/dev/null && "
