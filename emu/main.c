@@ -22,10 +22,13 @@
 
 #include "config.h"
 #include "config_file.h"
+#include "devices.h"
 #include "loader.h"
 #include "machine.h"
 #include "block/block.h"
 #include "cpu/cpuid.h"
+#include "dev/vga.h"
+#include "dev/serial.h"
 #include "../monitor/monitor.h"
 
 #define EXIT_ICOUNT 124
@@ -51,7 +54,12 @@ struct options {
 	uint64_t ram_size;
 	int ncpus;
 	const char *cpu;
-	const char *serial, *debugcon, *display;
+	const char *serial[4];	/* -serial, in order: COM1-COM4 */
+	int nserial;
+	bool serial_from_config;	/* serial[] came from -config: the command line replaces it */
+	const char *devices[16];	/* -device arguments */
+	int ndevices;
+	const char *debugcon, *display, *vga;
 	bool no_reboot, stats;
 	unsigned log_mask;
 	const char *log_file;
@@ -99,11 +107,15 @@ static void usage(FILE *f)
 		"  -snapshot           write to throw-away overlays, never to the images\n"
 		"\n"
 		"Devices and display:\n"
-		"  -serial DEV         COM1 back end: stdio, file:PATH or none (default stdio)\n"
-		"  -debugcon DEV       port 0xE9 debug console: stdio, file:PATH or none\n"
-		"                      (default stdio)\n"
-		"  -display TYPE       none (sdl is not available yet)\n"
+		"  -serial DEV         next serial port (COM1, then COM2-COM4): stdio,\n"
+		"                      file:PATH, none, tcp:HOST:PORT[,server][,nowait] or\n"
+		"                      unix:PATH[,server][,nowait] (default: COM1 on stdio)\n"
+		"  -debugcon DEV       port 0xE9 debug console, same back ends (default stdio)\n"
+		"  -device NAME[,K=V]  add a device; '-device help' lists them\n"
+		"  -display TYPE       sdl (a window) or none; default sdl when built with\n"
+		"                      SDL2 and DISPLAY or WAYLAND_DISPLAY is set, else none\n"
 		"  -nographic          same as -display none -serial stdio\n"
+		"  -vga TYPE           std (PCI VGA with Bochs VBE, 00:02.0; the default) or none\n"
 		"\n"
 		"Debugging:\n"
 		"  -d LIST             log items, comma-separated; '-d help' lists them\n"
@@ -122,7 +134,7 @@ static void usage(FILE *f)
 		"  -name NAME          name of this machine\n"
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
-		"                      debugcon, display, monitor, no-reboot, name, hda,\n"
+		"                      debugcon, display, vga, monitor, no-reboot, name, hda,\n"
 		"                      hdb, hdc, hdd, cdrom, drive, boot, snapshot\n"
 		"                      (options on the command line win)\n"
 		"\n"
@@ -190,6 +202,16 @@ static uint64_t parse_size(const char *s)
 	return v * mul;
 }
 
+/* The host's physical memory in bytes (no limit when unknown). */
+static uint64_t host_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+
+	if (pages <= 0 || size <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)size;
+}
+
 static bool parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -199,12 +221,6 @@ static bool parse_u64(const char *s, uint64_t *out)
 	errno = 0;
 	*out = strtoull(s, &end, 0);
 	return errno == 0 && *end == '\0';
-}
-
-static bool valid_chardev(const char *s)
-{
-	return strcmp(s, "stdio") == 0 || strcmp(s, "none") == 0 || strcmp(s, "null") == 0 ||
-	       (strncmp(s, "file:", 5) == 0 && s[5] != '\0');
 }
 
 __attribute__((format(printf, 2, 3), noreturn)) static void die_at(const char *where,
@@ -383,6 +399,9 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 				die("memory size '%s' is too small: -m needs at least 2M", v);
 			if (o->ram_size & 0xfff)
 				die("memory size '%s' is not a multiple of 4 KiB", v);
+			if (o->ram_size > host_memory())
+				die("memory size '%s' is more than this host's %llu MiB of RAM; use a smaller -m",
+				    v, (unsigned long long)(host_memory() >> 20));
 		} else if (!strcmp(a, "-smp")) {
 			uint64_t n;
 			ARG();
@@ -398,25 +417,51 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			}
 			o->cpu = v;
 		} else if (!strcmp(a, "-serial")) {
+			char err[300];
 			ARG();
-			if (!valid_chardev(v))
-				die("unknown serial back end '%s' (use stdio, file:PATH or none)", v);
-			o->serial = v;
+			if (o->serial_from_config && where == NULL) {
+				o->nserial = 0;	/* the command line wins over -config */
+				o->serial_from_config = false;
+			}
+			if (o->nserial >= 4)
+				die("too many -serial options: there are four serial ports (COM1-COM4)");
+			if (serial_backend_check(v, "serial", err, sizeof(err)) < 0)
+				die("%s", err);
+			o->serial[o->nserial++] = v;
+			o->serial_from_config |= where != NULL;
 		} else if (!strcmp(a, "-debugcon")) {
+			char err[300];
 			ARG();
-			if (!valid_chardev(v))
-				die("unknown debugcon back end '%s' (use stdio, file:PATH or none)", v);
+			if (serial_backend_check(v, "debugcon", err, sizeof(err)) < 0)
+				die("%s", err);
 			o->debugcon = v;
+		} else if (!strcmp(a, "-device")) {
+			char err[300];
+			ARG();
+			if (!strcmp(v, "help") || !strcmp(v, "?")) {
+				devices_help(stdout);
+				exit(0);
+			}
+			if (devices_check(v, err, sizeof(err)) < 0)
+				die("%s", err);
+			if (o->ndevices >= (int)(sizeof(o->devices) / sizeof(o->devices[0])))
+				die("too many -device options (at most %d)",
+				    (int)(sizeof(o->devices) / sizeof(o->devices[0])));
+			o->devices[o->ndevices++] = v;
 		} else if (!strcmp(a, "-display")) {
 			ARG();
-			if (!strcmp(v, "sdl"))
-				die("the SDL display is not available yet; use -display none");
-			if (strcmp(v, "none") != 0)
-				die("unknown display '%s' (use -display none)", v);
+			if (!strcmp(v, "sdl") && !HAVE_SDL2)
+				die("this nestemu was built without SDL2; use -display none");
+			if (strcmp(v, "none") != 0 && strcmp(v, "sdl") != 0)
+				die("unknown display '%s' (use -display sdl or none)", v);
 			o->display = v;
+		} else if (!strcmp(a, "-vga")) {
+			ARG();
+			if (strcmp(v, "std") != 0 && strcmp(v, "none") != 0)
+				die("unknown VGA card '%s' (use -vga std or none)", v);
+			o->vga = v;
 		} else if (!strcmp(a, "-nographic")) {
-			o->display = "none";
-			o->serial = "stdio";
+			o->display = "none";	/* COM1 is on stdio unless -serial says otherwise */
 		} else if (!strcmp(a, "-no-reboot")) {
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-d")) {
@@ -489,7 +534,7 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 {
 	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
 					    "serial", "debugcon", "display", "monitor", "no-reboot",
-					    "name", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
+					    "name", "vga", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
 					    "snapshot", NULL };
 	const char *path = NULL;
 	char err[600];
@@ -622,8 +667,8 @@ static double now_seconds(void)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .ram_size = 128ull << 20, .ncpus = 1, .serial = "stdio",
-			     .debugcon = "stdio", .icount_shift = -1 };
+	struct options o = { .ram_size = 128ull << 20, .ncpus = 1, .debugcon = "stdio",
+			     .icount_shift = -1 };
 	struct machine_config cfg;
 	struct machine *m;
 	enum machine_stop stop;
@@ -649,6 +694,10 @@ int main(int argc, char **argv)
 		die("-initrd needs -kernel");
 	if (o.append && !o.kernel)
 		die("-append needs -kernel");
+	if (o.vga == NULL)
+		o.vga = "std";
+	if (o.display == NULL)
+		o.display = HAVE_SDL2 && (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY")) ? "sdl?" : "none";
 
 	cfg = (struct machine_config){
 		.ram_size = o.ram_size,
@@ -656,14 +705,34 @@ int main(int argc, char **argv)
 		.cpu_spec = o.cpu,
 		.no_reboot = o.no_reboot,
 		.icount_limit = o.max_insns,
-		.serial = o.serial,
+		.serial = o.nserial ? o.serial[0] : "stdio",
+		.serial_more = { o.serial[1], o.serial[2], o.serial[3] },
 		.debugcon = o.debugcon,
 		.icount = o.icount_shift >= 0,
 		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
 		.boot_order = o.boot_order,
+		.vga = o.vga,
+		.display = strcmp(o.display, "sdl?") == 0 ? "sdl" : o.display,
+		.devices = o.devices,
+		.ndevices = o.ndevices,
 	};
+	/* The card's ROM BAR holds the VGA BIOS for firmware to run; a direct
+	 * kernel boot runs no firmware and needs none. */
+	if (!o.kernel && strcmp(o.vga, "std") == 0) {
+		if (access(VGA_BIOS_DEFAULT, R_OK) == 0)
+			cfg.vga_bios = VGA_BIOS_DEFAULT;
+		else
+			fprintf(stderr, "nestemu: no VGA BIOS at %s, so the firmware cannot show a picture (install Debian's seabios package).\n",
+				VGA_BIOS_DEFAULT);
+	}
 	open_drives(&o, &cfg);
 	m = machine_create(&cfg, err, sizeof(err));
+	if (m == NULL && strcmp(o.display, "sdl?") == 0) {
+		/* The default display could not open (no usable X/Wayland server): run without one. */
+		cfg.display = "none";
+		open_drives(&o, &cfg);	/* the failed machine_create closed them */
+		m = machine_create(&cfg, err, sizeof(err));
+	}
 	if (m == NULL)
 		die("%s", err);
 	m->log.mask = o.log_mask;

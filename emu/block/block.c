@@ -223,7 +223,7 @@ static int open_common(struct block_backend **out, const char *file, const char 
 		return -ENOMEM;
 	}
 	b->read_only = read_only || snapshot;
-	b->snapshot = snapshot;
+	b->snapshot = snapshot && !read_only;	/* read-only wins */
 	b->parent = parent;
 	b->fd = open(file, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0) {
@@ -283,7 +283,7 @@ static int open_common(struct block_backend **out, const char *file, const char 
 	r = b->drv->open(b, err, errlen);
 	if (r < 0)
 		goto fail;
-	if (snapshot) {
+	if (b->snapshot) {
 		b->overlay = calloc(1, sizeof(*b->overlay));
 		if (!b->overlay) {
 			b->drv->close(b);
@@ -350,12 +350,18 @@ static bool bad_range(const struct block_backend *b, uint64_t offset, size_t len
 	return (offset | len) % SECTOR || offset > b->size || len > b->size - offset;
 }
 
+static int range_error(struct block_backend *b, uint64_t offset, size_t len)
+{
+	return block_error(b, -EINVAL, "request of %zu bytes at %llu is not whole sectors inside the %llu-byte disk",
+			   len, (unsigned long long)offset, (unsigned long long)b->size);
+}
+
 int block_read(struct block_backend *b, uint64_t offset, void *buf, size_t len)
 {
 	int r;
 
 	if (bad_range(b, offset, len))
-		return -EINVAL;
+		return range_error(b, offset, len);
 	if (!len)
 		return 0;
 	r = b->drv->read(b, offset, buf, len);
@@ -388,7 +394,7 @@ int block_read_zero_ext(struct block_backend *b, uint64_t offset, void *buf, siz
 int block_write(struct block_backend *b, uint64_t offset, const void *buf, size_t len)
 {
 	if (bad_range(b, offset, len))
-		return -EINVAL;
+		return range_error(b, offset, len);
 	if (b->overlay) {
 		for (size_t i = 0; i < len; i += SECTOR) {
 			int r = ov_write(b->overlay, (offset + i) / SECTOR, (const uint8_t *)buf + i);
@@ -398,7 +404,7 @@ int block_write(struct block_backend *b, uint64_t offset, const void *buf, size_
 		return 0;
 	}
 	if (b->read_only)
-		return -EROFS;
+		return block_error(b, -EROFS, "the disk is read-only");
 	if (!len)
 		return 0;
 	return b->drv->write(b, offset, buf, len);

@@ -21,12 +21,13 @@
  * finds neither errors nor leaks: a new cluster gets refcount 1 (refcount
  * blocks and a larger refcount table are allocated the same way, the
  * table moving to the end of the file), and the clusters an overwritten
- * entry held are released. Order per request, so that a crash leaves at
- * worst leaked clusters: (1) data clusters, new L2 tables (zero-filled)
- * and their refcounts are written; fdatasync; (2) L2 entries, then L1
- * entries, are written; (3) only if clusters are to be released:
- * fdatasync, then their refcounts drop. Metadata is written through (L2
- * tables and refcount blocks are cached for reading only).
+ * entry held are released. Order, so that a crash leaves at worst leaked
+ * clusters: data clusters, new (zero-filled) L2 tables and refcounts are
+ * written at once; the new L2 and L1 entries stay in the cached tables
+ * (dirty) until a write-back, run by block_flush, by the eviction of a
+ * dirty table and at close: fdatasync, then the dirty L2 tables and L1
+ * entries; then, if clusters await release, fdatasync again before
+ * their refcounts drop. Refcounts are written through.
  *
  * Limits, each refused at open with a sentence: cluster_bits 9..21, an
  * L1 table of at most 32 MiB, a refcount table of at most 8 MiB, a
@@ -79,9 +80,10 @@ struct l2_slot {
 	uint64_t off;		/* host offset of the table, 0 = empty slot */
 	uint64_t *tab;		/* the table as stored (big-endian entries) */
 	uint64_t used;		/* LRU stamp */
+	bool dirty;		/* entries changed since the last write-back */
 };
 
-#define L2_SLOTS 16
+#define L2_SLOTS 64
 
 struct qcow2 {
 	uint32_t version;
@@ -112,6 +114,10 @@ struct qcow2 {
 	uint8_t *tmp;			/* one cluster for copy-on-write */
 	z_stream zs;
 	bool zs_ready;
+	uint64_t *l1_dirty;		/* L1 indexes changed since the last write-back */
+	size_t n_l1_dirty, cap_l1_dirty;
+	uint64_t *releases;		/* L2 entries replaced, whose clusters await release */
+	size_t n_releases, cap_releases;
 	bool broken;			/* a write failed half-way: further writes fail */
 };
 
@@ -171,6 +177,8 @@ static bool bad_cluster(const struct qcow2 *s, uint64_t off)
 
 /* ---- L2 tables ---- */
 
+static int writeback(struct block_backend *b);
+
 static int l2_load(struct block_backend *b, uint64_t off, uint64_t **tab)
 {
 	struct qcow2 *s = b->priv;
@@ -184,6 +192,11 @@ static int l2_load(struct block_backend *b, uint64_t off, uint64_t **tab)
 		}
 		if (s->l2c[i].used < victim->used)
 			victim = &s->l2c[i];
+	}
+	if (victim->dirty) {
+		int r = writeback(b);
+		if (r < 0)
+			return r;
 	}
 	if (!victim->tab) {
 		victim->tab = malloc(s->cs);
@@ -470,10 +483,13 @@ static int take_free(struct block_backend *b, uint64_t *off)
 {
 	struct qcow2 *s = b->priv;
 
-	for (;;) {
+	for (unsigned tries = 0;; tries++) {
 		uint64_t v;
 		int r;
 
+		if (tries == 1u << 20)
+			return block_error(b, -EIO, "no free cluster in the million after %#llx: the refcounts "
+					   "are damaged", (unsigned long long)s->alloc_next);
 		*off = s->alloc_next;
 		s->alloc_next += s->cs;
 		r = rc_get(b, *off, &v);
@@ -524,11 +540,13 @@ static int rt_grow(struct block_backend *b, uint64_t need_ti)
 		n = entries / per_cluster;
 		/* n consecutive clusters nobody counts yet */
 		start = s->alloc_next;
-		for (uint64_t i = 0; i < n;) {
+		for (uint64_t i = 0, tries = 0; i < n; tries++) {
 			uint64_t v;
 			r = rc_get(b, start + i * s->cs, &v);
 			if (r < 0)
 				return r;
+			if (tries == 1u << 20)
+				return block_error(b, -EIO, "no room for the refcount table: the refcounts are damaged");
 			if (v) {
 				start += (i + 1) * s->cs;
 				i = 0;
@@ -685,13 +703,6 @@ static int alloc_cluster(struct block_backend *b, uint64_t *off)
 
 /* ---- writing ---- */
 
-struct pending {
-	uint64_t l2_off;	/* the L2 table */
-	unsigned idx;		/* entry in it */
-	uint64_t entry;		/* new entry */
-	uint64_t release;	/* old entry whose clusters to release, 0 = none */
-};
-
 /* Overlap with the header, L1 table or refcount table: never a data cluster. */
 static bool is_metadata(const struct qcow2 *s, uint64_t host)
 {
@@ -701,7 +712,72 @@ static bool is_metadata(const struct qcow2 *s, uint64_t host)
 }
 
 /* The L2 table for guest offset off, allocated (zero-filled) when missing; new L1 entries are noted in l1_new. */
-static int l2_for_write(struct block_backend *b, uint64_t off, uint64_t *l2_off, uint64_t *l1_new, size_t *nl1)
+static int push(struct block_backend *b, uint64_t **arr, size_t *n, size_t *cap, uint64_t v)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		uint64_t *na = realloc(*arr, nc * sizeof(*na));
+		if (!na)
+			return block_error(b, -ENOMEM, "out of memory");
+		*arr = na;
+		*cap = nc;
+	}
+	(*arr)[(*n)++] = v;
+	return 0;
+}
+
+/*
+ * Puts the mapping in memory on the file: fdatasync (the data the new
+ * entries point at is durable), the changed L2 tables, the changed L1
+ * entries; then, if clusters await release, fdatasync (nothing on the
+ * file points at them any more) and their refcounts drop.
+ */
+static int writeback(struct block_backend *b)
+{
+	struct qcow2 *s = b->priv;
+	bool any = s->n_l1_dirty > 0;
+	int r;
+
+	for (unsigned i = 0; i < s->l2_nslots; i++)
+		any |= s->l2c[i].dirty;
+	if (any) {
+		r = file_sync(b);
+		if (r < 0)
+			goto fail;
+		for (unsigned i = 0; i < s->l2_nslots; i++) {
+			if (!s->l2c[i].dirty)
+				continue;
+			r = file_write(b, s->l2c[i].off, s->l2c[i].tab, s->cs);
+			if (r < 0)
+				goto fail;
+			s->l2c[i].dirty = false;
+		}
+		for (size_t i = 0; i < s->n_l1_dirty; i++) {
+			uint64_t v = htobe64(s->l1[s->l1_dirty[i]]);
+			r = file_write(b, s->l1_offset + s->l1_dirty[i] * 8, &v, 8);
+			if (r < 0)
+				goto fail;
+		}
+		s->n_l1_dirty = 0;
+	}
+	if (s->n_releases) {
+		r = file_sync(b);
+		if (r < 0)
+			goto fail;
+		for (size_t i = 0; i < s->n_releases; i++) {
+			r = release_entry(b, s->releases[i]);
+			if (r < 0)
+				goto fail;
+		}
+		s->n_releases = 0;
+	}
+	return 0;
+fail:
+	s->broken = true;
+	return r;
+}
+
+static int l2_for_write(struct block_backend *b, uint64_t off, uint64_t *l2_off)
 {
 	struct qcow2 *s = b->priv;
 	uint64_t i = off >> (s->cluster_bits + s->l2_bits), *tab;
@@ -720,12 +796,10 @@ static int l2_for_write(struct block_backend *b, uint64_t off, uint64_t *l2_off,
 	if (r < 0)
 		return r;
 	s->l1[i] = *l2_off | OFLAG_COPIED;
-	l1_new[(*nl1)++] = i;
-	return 0;
+	return push(b, &s->l1_dirty, &s->n_l1_dirty, &s->cap_l1_dirty, i);
 }
 
-static int write_clusters(struct block_backend *b, uint64_t offset, const uint8_t *p, size_t len,
-			  struct pending *pend, size_t *np, uint64_t *l1_new, size_t *nl1)
+static int write_clusters(struct block_backend *b, uint64_t offset, const uint8_t *p, size_t len)
 {
 	struct qcow2 *s = b->priv;
 
@@ -737,7 +811,7 @@ static int write_clusters(struct block_backend *b, uint64_t offset, const uint8_
 		enum ctype t;
 		int r;
 
-		r = l2_for_write(b, offset, &l2_off, l1_new, nl1);
+		r = l2_for_write(b, offset, &l2_off);
 		if (r < 0)
 			return r;
 		r = l2_load(b, l2_off, &tab);
@@ -775,7 +849,19 @@ static int write_clusters(struct block_backend *b, uint64_t offset, const uint8_
 		r = file_write(b, target, s->tmp, s->cs);
 		if (r < 0)
 			return r;
-		pend[(*np)++] = (struct pending){ l2_off, l2_index(s, offset), target | OFLAG_COPIED, release };
+		/* the new entry, in the cached table only: writeback() orders it after the data */
+		r = l2_load(b, l2_off, &tab);
+		if (r < 0)
+			return r;
+		tab[l2_index(s, offset)] = htobe64(target | OFLAG_COPIED);
+		for (unsigned i = 0; i < s->l2_nslots; i++)
+			if (s->l2c[i].off == l2_off)
+				s->l2c[i].dirty = true;
+		if (release) {
+			r = push(b, &s->releases, &s->n_releases, &s->cap_releases, release);
+			if (r < 0)
+				return r;
+		}
 next:
 		p += n;
 		offset += n;
@@ -787,47 +873,11 @@ next:
 static int qcow2_write(struct block_backend *b, uint64_t offset, const void *buf, size_t len)
 {
 	struct qcow2 *s = b->priv;
-	size_t maxc = len / s->cs + 2, np = 0, nl1 = 0;
-	struct pending *pend;
-	uint64_t *l1_new;
-	bool release = false;
 	int r;
 
 	if (s->broken)
 		return block_error(b, -EIO, "an earlier write failed half-way; no more writes until reopened");
-	pend = malloc(maxc * sizeof(*pend));
-	l1_new = malloc(maxc * sizeof(*l1_new));
-	if (!pend || !l1_new) {
-		free(pend);
-		free(l1_new);
-		return block_error(b, -ENOMEM, "out of memory");
-	}
-	/* (1) data, new L2 tables, refcounts */
-	r = write_clusters(b, offset, buf, len, pend, &np, l1_new, &nl1);
-	if (r >= 0 && np)
-		r = file_sync(b);
-	/* (2) L2 entries, then L1 entries */
-	for (size_t i = 0; r >= 0 && i < np; i++) {
-		uint64_t *tab, v = htobe64(pend[i].entry);
-		r = l2_load(b, pend[i].l2_off, &tab);
-		if (r >= 0) {
-			tab[pend[i].idx] = v;
-			r = file_write(b, pend[i].l2_off + pend[i].idx * 8ull, &v, 8);
-		}
-		release |= pend[i].release != 0;
-	}
-	for (size_t i = 0; r >= 0 && i < nl1; i++) {
-		uint64_t v = htobe64(s->l1[l1_new[i]]);
-		r = file_write(b, s->l1_offset + l1_new[i] * 8, &v, 8);
-	}
-	/* (3) release what the old entries held, once nothing points at it any more */
-	if (r >= 0 && release)
-		r = file_sync(b);
-	for (size_t i = 0; r >= 0 && i < np; i++)
-		if (pend[i].release)
-			r = release_entry(b, pend[i].release);
-	free(pend);
-	free(l1_new);
+	r = write_clusters(b, offset, buf, len);
 	if (r < 0)
 		s->broken = true;
 	return r;
@@ -835,7 +885,13 @@ static int qcow2_write(struct block_backend *b, uint64_t offset, const void *buf
 
 static int qcow2_flush(struct block_backend *b)
 {
-	return file_sync(b);
+	struct qcow2 *s = b->priv;
+	int r;
+
+	if (s->broken)
+		return block_error(b, -EIO, "an earlier write failed half-way; the image may miss recent writes");
+	r = writeback(b);
+	return r < 0 ? r : file_sync(b);
 }
 
 /* ---- opening ---- */
@@ -851,12 +907,16 @@ static void qcow2_close(struct block_backend *b)
 
 	if (!s)
 		return;
+	if (!b->read_only && !s->broken && qcow2_flush(b) < 0)
+		fprintf(stderr, "nestemu: %s\n", block_last_error(b));
 	block_close(s->backing);
 	for (unsigned i = 0; i < L2_SLOTS; i++)
 		free(s->l2c[i].tab);
 	if (s->zs_ready)
 		inflateEnd(&s->zs);
 	free(s->l1);
+	free(s->l1_dirty);
+	free(s->releases);
 	free(s->rt);
 	free(s->rb);
 	free(s->cbuf);
@@ -1077,7 +1137,7 @@ static int qcow2_open(struct block_backend *b, char *err, size_t errlen)
 		s->l1[i] = be64toh(s->l1[i]);
 	for (uint64_t i = 0; i < s->rt_entries; i++)
 		s->rt[i] = be64toh(s->rt[i]);
-	s->l2_nslots = (unsigned)((1u << 20) / s->cs);
+	s->l2_nslots = (unsigned)((4u << 20) / s->cs);
 	if (s->l2_nslots < 4)
 		s->l2_nslots = 4;
 	if (s->l2_nslots > L2_SLOTS)
@@ -1085,12 +1145,18 @@ static int qcow2_open(struct block_backend *b, char *err, size_t errlen)
 	s->alloc_next = (s->file_size + s->cs - 1) & ~(s->cs - 1);
 	b->size = s->size & ~511ull;
 
+	free(h);	/* not kept through a deep chain of backing files */
+	h = NULL;
 	if (backing_name) {
 		const char *fmt = backing_fmt[0] ? backing_fmt : NULL;
 		char berr[512];
 		r = block_open_backing(&s->backing, b, backing_name, fmt, berr, sizeof(berr));
 		if (r < 0) {
-			snprintf(err, errlen, "cannot open the backing file of '%s': %s", f, berr);
+			/* the image at fault names itself; only the top of the chain adds its name */
+			if (b->parent)
+				snprintf(err, errlen, "%s", berr);
+			else
+				snprintf(err, errlen, "cannot open the backing file of '%s': %s", f, berr);
 			goto fail;
 		}
 		b->backing = s->backing;
@@ -1110,6 +1176,7 @@ static int qcow2_open(struct block_backend *b, char *err, size_t errlen)
 fail:
 	free(backing_name);
 	free(h);
+	s->broken = true;	/* nothing to write back */
 	qcow2_close(b);
 	return r;
 }

@@ -38,17 +38,28 @@ static void raw_close(struct block_backend *b)
 
 static int raw_read(struct block_backend *b, uint64_t offset, void *buf, size_t len)
 {
-	return block_pread_full(b->fd, offset, buf, len);
+	int r = block_pread_full(b->fd, offset, buf, len);
+
+	return r < 0 ? block_error(b, r, "read error at offset %llu: %s", (unsigned long long)offset, strerror(-r))
+		     : 0;
 }
 
 static int raw_write(struct block_backend *b, uint64_t offset, const void *buf, size_t len)
 {
-	return block_pwrite_full(b->fd, offset, buf, len);
+	int r = block_pwrite_full(b->fd, offset, buf, len);
+
+	return r < 0 ? block_error(b, r, "write error at offset %llu: %s", (unsigned long long)offset,
+				   strerror(-r))
+		     : 0;
 }
 
 static int raw_flush(struct block_backend *b)
 {
-	return fdatasync(b->fd) < 0 ? -errno : 0;
+	if (fdatasync(b->fd) < 0) {
+		int r = -errno;
+		return block_error(b, r, "fdatasync failed: %s", strerror(errno));
+	}
+	return 0;
 }
 
 const struct block_driver block_raw_driver = {

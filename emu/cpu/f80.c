@@ -818,12 +818,12 @@ struct f80 f80_prem(struct f80_ctx *c, struct f80 a, struct f80 b, bool round, u
 /* ---- transcendental functions -------------------------------------------------------
  *
  * Evaluated in a 128-bit-significand software float (x128: truncating
- * operations, ~120 correct bits) and rounded once to 64 bits per RC.
- * FSIN/FCOS/FSINCOS/FPTAN reduce by pi/2 with pi truncated to 66 bits as
- * the x87 does (so results for large arguments match hardware, not the
- * exact function). Measured against an AMD host: ~97% bit-exact, the rest
- * within 1 ulp except ~0.2% of arguments within ~2^-10 of an odd multiple
- * of pi/2, where the host's reduction is more precise than 66 bits.
+ * operations, ~120 correct bits) and rounded once to 64 bits per RC, so
+ * results are correctly rounded. FSIN/FCOS/FSINCOS/FPTAN reduce exactly
+ * by pi/2 rounded to 66 bits, as the x87 does (so results for large
+ * arguments and near multiples of pi/2 match hardware, not the exact
+ * function). The hardware itself is not correctly rounded: its last bit
+ * differs from ours in 1-4% of random arguments (docs/decisions.md).
  */
 
 struct x128 {
@@ -1054,29 +1054,29 @@ static struct x128 xsin_series(struct x128 r, bool cosine)
 	return sum;
 }
 
-/* Reduces x by pi/2: returns r and the quadrant. */
-static struct x128 xreduce(struct x128 x, unsigned *quad)
+/*
+ * Reduces a by pi/2: returns r and the quadrant. The x87 reduces with
+ * pi/2 rounded to 66 bits (P = K * 2^-65) and keeps r = a - n * P
+ * exactly (measured: the host's results are the correctly rounded
+ * function of that r, to within its own last-bit noise). In units of
+ * 2^-65, |a| < 2^63 is an integer below 2^128 and so is n * K, so the
+ * whole reduction is one exact 128-bit integer computation.
+ */
+static struct x128 xreduce(struct f80 a, unsigned *quad)
 {
-	/* the x87 reduces with a 66-bit pi */
-	struct x128 pio2 = xconst(1);
-	pio2.m &= ~(u128)0 << 62;
-	pio2.e -= 1;
+	static const uint64_t k_hi = 0x3, k_lo = 0x243f6a8885a308d3ull;	/* K = pi/2 * 2^65, 66 bits */
+	const u128 k = (u128)k_hi << 64 | k_lo;
+	struct up u = unpack(a);
 	*quad = 0;
-	if (x.e < -1 || !x.m)
-		return x;
-	/* n = round(x / (pi/2)) */
-	struct x128 q = xdiv(x, pio2);
-	q.s = 0;
-	uint64_t n = 0;
-	if (q.e >= 0) {
-		n = (uint64_t)(q.m >> (127 - q.e));
-		u128 frac = q.m << (q.e + 1);
-		if (frac >> 127)
-			n++;
-	}
-	*quad = (unsigned)(x.s ? 0 - n : n) & 3;
-	struct x128 nn = xnorm(x.s, 127, (u128)n);
-	return xadd(x, xneg(xmul(nn, pio2)));
+	int32_t e = u.e - BIAS;	/* |a| = m * 2^(e - 63) */
+	if (e < -1)	/* |a| < 1/2 < pi/4: no reduction */
+		return xfrom(a);
+	u128 x = (u128)u.m << (e + 2);	/* |a| * 2^65 */
+	u128 n = (x + (k >> 1)) / k;
+	u128 nk = n * k;
+	struct x128 r = x >= nk ? xnorm(u.s, 62, x - nk) : xnorm(!u.s, 62, nk - x);
+	*quad = (unsigned)(u.s ? 0 - n : n) & 3;
+	return r;
 }
 
 /* Operand checks of the one-operand functions: true when decided. */
@@ -1251,7 +1251,7 @@ static struct f80 trig(struct f80_ctx *c, struct f80 a, bool *oor, unsigned whic
 	if (u.k == K_ZERO)
 		return which == 1 ? f80_const(0, 0) : a;
 	unsigned q;
-	struct x128 r = xreduce(xfrom(a), &q);
+	struct x128 r = xreduce(a, &q);
 	struct x128 s = xsin_series(r, false), co = xsin_series(r, true);
 	struct x128 out;
 	switch (which) {

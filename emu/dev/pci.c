@@ -30,12 +30,20 @@
  *   none   no region (the ROM or open bus below shows through).
  * SMRAM (0x72): D_OPEN maps RAM over the VGA window 0xA0000-0xBFFFF;
  * D_LCK makes D_OPEN read 0 and the register read-only until reset.
+ *
+ * Saved state: one section per function ("pci-SS.F": configuration space,
+ * write mask, which SMRAM locking changes, and the INTx level), loaded
+ * by re-decoding the BARs; and the bus ("pci": the 0xCF8 latch and the
+ * ISA IRQ levels driven), loaded by remapping PAM and SMRAM from the
+ * host bridge's registers. A device model's own registers are its own
+ * section.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "machine.h"
+#include "state.h"
 #include "dev/acpi_pm.h"
 #include "dev/pci.h"
 
@@ -49,6 +57,7 @@
 
 struct pam_region {
 	uint64_t base, size;
+	const char *name;	/* the region's name, so only it is removed */
 };
 
 /* A write-only (WE) PAM run: MMIO whose offsets are made absolute by base. */
@@ -146,7 +155,8 @@ static void bar_unmap(struct pci_device *d, int n)
 	if (b->kind == PCI_BAR_IO)
 		(void)machine_remove_io(m, (uint16_t)b->addr, (uint16_t)b->size);
 	else
-		(void)memmap_remove(&m->mem, b->addr, b->size);
+		(void)memmap_remove_owned(&m->mem, b->addr, b->size, b->name ? b->name : d->name,
+					  b->opaque);
 	b->addr = PCI_BAR_UNMAPPED;
 }
 
@@ -309,7 +319,8 @@ static void pam_update(struct pci_bus *bus)
 	struct memmap *mm = &bus->m->mem;
 
 	for (int k = 0; k < bus->npam; k++)
-		(void)memmap_remove(mm, bus->pam[k].base, bus->pam[k].size);
+		(void)memmap_remove_owned(mm, bus->pam[k].base, bus->pam[k].size, bus->pam[k].name,
+					  NULL);
 	bus->npam = 0;
 	for (int c = 0; c < PAM_CHUNKS;) {
 		unsigned mode = pam_mode(bus, c);
@@ -337,7 +348,8 @@ static void pam_update(struct pci_bus *bus)
 			continue;
 		/* Regions are added at priority 0 with a later seq than the
 		 * loaders' ROM, so they win over it. */
-		bus->pam[bus->npam++] = (struct pam_region){ base, size };
+		bus->pam[bus->npam++] = (struct pam_region){ base, size,
+			mode == (PAM_RE | PAM_WE) ? "pam-ram" : mode == PAM_RE ? "pam-rom" : "pam-wo" };
 	}
 }
 
@@ -349,7 +361,7 @@ static void smram_update(struct pci_bus *bus)
 	if (open == bus->smram_mapped)
 		return;
 	if (bus->smram_mapped)
-		(void)memmap_remove(mm, SMRAM_BASE, SMRAM_SIZE);
+		(void)memmap_remove_owned(mm, SMRAM_BASE, SMRAM_SIZE, "smram", NULL);
 	bus->smram_mapped = open && memmap_add_ram(mm, SMRAM_BASE, SMRAM_SIZE, SMRAM_BASE,
 						   "smram") == 0;
 }
@@ -386,6 +398,32 @@ static void pm_written(struct pci_device *d, unsigned off, unsigned size)
 	    log_on(&m->log, LOG_UNIMP))
 		log_printf(&m->log, "pci: PIIX4 PMBASE moved to 0x%x; the PM block stays at 0x%x\n",
 			   base, ACPI_PM_BASE);
+}
+
+/* ---- saved state ---- */
+
+static const struct state_field dev_fields[] = {
+	STATE_FIELD(struct pci_device, config, SF_HEX), STATE_FIELD(struct pci_device, wmask, SF_HEX),
+	STATE_FIELD(struct pci_device, irq_level, SF_DEC), STATE_END,
+};
+
+static void dev_post_load(void *base)
+{
+	bars_update(base);	/* map, move or unmap the BARs the loaded registers decode */
+}
+
+static const struct state_field bus_fields[] = {
+	STATE_FIELD(struct pci_bus, addr, SF_HEX), STATE_ARRAY(struct pci_bus, isa_level, SF_DEC),
+	STATE_END,
+};
+
+static void bus_post_load(void *base)
+{
+	struct pci_bus *bus = base;
+
+	pam_update(bus);	/* read-only shadow copies are taken again from the loaded RAM */
+	smram_update(bus);
+	irq_update(bus);
 }
 
 /* ---- configuration space ---- */
@@ -478,8 +516,17 @@ static void common_masks(struct pci_device *d)
 
 int pci_add_device(struct pci_bus *bus, struct pci_device *d, uint8_t devfn)
 {
+	char name[16];
+	int r;
+
 	if (bus->devs[devfn])
 		return -EBUSY;
+	snprintf(name, sizeof(name), "pci-%02x.%d", devfn >> 3, devfn & 7);
+	r = machine_register_state(bus->m, &(struct state_section){
+		.name = name, .version = 1, .fields = dev_fields, .base = d,
+		.post_load = dev_post_load });
+	if (r < 0)
+		return r;
 	d->bus = bus;
 	d->devfn = devfn;
 	common_masks(d);
@@ -614,6 +661,13 @@ struct pci_bus *pci_create(struct machine *m, const struct pci_bus_config *cfg, 
 		return NULL;
 	}
 	fixed_masks(bus);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "pci", .version = 1, .fields = bus_fields, .base = bus,
+		    .post_load = bus_post_load }) < 0) {
+		free(bus);
+		snprintf(err, errlen, "out of memory registering the PCI bus state");
+		return NULL;
+	}
 	/* 0xCF9 is the reset control register (emu/dev/sysctl.c). */
 	r = machine_add_io(m, 0xcf8, 1, port_read, port_write, bus, "pci-conf-addr");
 	if (r == 0) {

@@ -137,7 +137,9 @@ void pci_reset(struct pci_bus *bus);
 /*
  * Adds a device: the caller fills d->config (IDs, class, pin), masks and
  * BARs (pci_set_bar) before or right after; the bus defaults the common
- * masks (command, latency, interrupt line, BARs). 0 or -EBUSY/-ENOSPC.
+ * masks (command, latency, interrupt line, BARs), and registers the
+ * function's configuration space as saved state ("pci-SS.F").
+ * 0 or -EBUSY/-ENOMEM/-EEXIST.
  */
 int pci_add_device(struct pci_bus *bus, struct pci_device *d, uint8_t devfn)
 	__attribute__((warn_unused_result));

@@ -2,8 +2,8 @@
  * sysctl.c - System Control Port A (0x92) and the Reset Control Register
  * (0xCF9).
  *
- * 0x92: bit 1 opens the A20 gate (machine->a20, bit A20_PORT92; ORed
- * with the keyboard controller's), bit 0 written 0 -> 1 resets the CPU
+ * 0x92: bit 1 opens the A20 gate (machine_set_a20, input A20_PORT92;
+ * ORed with the keyboard controller's), bit 0 written 0 -> 1 resets the CPU
  * (fast reset) and reads back as written until the reset clears it;
  * other bits read back as written.
  *
@@ -11,11 +11,17 @@
  * (RST_CPU) set by a write starts the reset, bit 3 asks for a full reset
  * (power cycle). All of them reset the machine here (machine_request_reset);
  * bits 1 and 3 read back, bit 2 reads 0.
+ *
+ * 0xF0 (PC/AT coprocessor error clear, write-only): an x87 error signalled
+ * on FERR# with CR0.NE = 0 holds IRQ 13 high (x87.c raises GSI 13); any
+ * write here drops it, as the chipset's FERR# latch is cleared (the
+ * IGNNE# side is not modelled: the x87 never freezes).
  */
 #include <stdlib.h>
 
 #include "machine.h"
 #include "state.h"
+#include "dev/irq.h"
 #include "dev/sysctl.h"
 
 struct sysctl {
@@ -37,10 +43,7 @@ static void port92_write(void *opaque, uint16_t port, uint32_t value, unsigned s
 	uint8_t old = s->port92, v = (uint8_t)value;
 
 	s->port92 = v;
-	if (v & 2)
-		s->m->a20 |= A20_PORT92;
-	else
-		s->m->a20 &= (uint8_t)~A20_PORT92;
+	machine_set_a20(s->m, A20_PORT92, v & 2);
 	if ((v & 1) && !(old & 1))
 		machine_request_reset(s->m, "fast reset through port 0x92");
 }
@@ -63,6 +66,13 @@ static void rcr_write(void *opaque, uint16_t port, uint32_t value, unsigned size
 							  : "soft reset through port 0xCF9");
 }
 
+static void ferr_clear_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct sysctl *s = opaque;
+
+	machine_set_gsi(s->m, 13, 0);
+}
+
 static const struct state_field sysctl_fields[] = {
 	STATE_FIELD(struct sysctl, port92, SF_HEX), STATE_FIELD(struct sysctl, rcr, SF_HEX),
 	STATE_END,
@@ -72,17 +82,14 @@ static void sysctl_post_load(void *base)
 {
 	struct sysctl *s = base;
 
-	if (s->port92 & 2)
-		s->m->a20 |= A20_PORT92;
-	else
-		s->m->a20 &= (uint8_t)~A20_PORT92;
+	machine_set_a20(s->m, A20_PORT92, s->port92 & 2);
 }
 
 void sysctl_reset(struct sysctl *s)
 {
 	s->port92 = 0;
 	s->rcr = 0;
-	s->m->a20 &= (uint8_t)~A20_PORT92;
+	machine_set_a20(s->m, A20_PORT92, false);
 }
 
 struct sysctl *sysctl_create(struct machine *m, char *err, size_t errlen)
@@ -95,8 +102,9 @@ struct sysctl *sysctl_create(struct machine *m, char *err, size_t errlen)
 	}
 	s->m = m;
 	if (machine_add_io(m, 0x92, 1, port92_read, port92_write, s, "port92") < 0 ||
-	    machine_add_io(m, 0xcf9, 1, rcr_read, rcr_write, s, "reset-control") < 0) {
-		snprintf(err, errlen, "cannot claim I/O ports 0x92 and 0xCF9 for system control");
+	    machine_add_io(m, 0xcf9, 1, rcr_read, rcr_write, s, "reset-control") < 0 ||
+	    machine_add_io(m, 0xf0, 1, NULL, ferr_clear_write, s, "ferr-clear") < 0) {
+		snprintf(err, errlen, "cannot claim I/O ports 0x92, 0xCF9 and 0xF0 for system control");
 		free(s);
 		return NULL;
 	}
