@@ -5,7 +5,8 @@
 # by tests/images/build.sh from apt-get downloads, cached) boots to the
 # shell on ttyS0; the test types `cat /proc/cpuinfo`, checks the output,
 # types `poweroff -f` and expects nestemu to exit with status 0 (ACPI S5).
-# Ends with the line "N passed, N failed".
+# Then tests/system/ata.sh (linux_ata: ata_piix, sd, sr on the IDE disk and
+# CD-ROM). Ends with the line "N passed, N failed".
 set -u
 nestemu=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,5 +73,16 @@ linux_shell() {
 }
 
 linux_shell
+# linux_ata (tests/system/ata.sh): the same kernel drives the IDE disk and
+# CD-ROM with its own ata_piix driver.
+sh "$here/ata.sh" "$nestemu" >"$tmp/ata.log" 2>&1
+sed '$d' "$tmp/ata.log"
+counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/ata.log")
+if [ -n "$counts" ]; then
+	pass=$((pass + ${counts% *}))
+	fail=$((fail + ${counts#* }))
+else
+	bad linux_ata "tests/system/ata.sh printed no result line"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
