@@ -1445,8 +1445,8 @@ static void ata_command(struct ide_channel *c, uint8_t cmd)
 		cmd_done(c, u);
 		r->nsector = r->power;
 		break;
-	default:				/* NOP, DEVICE RESET on a disk, and the rest */
-		if (cmd != 0x00 && log_on(&c->ide->m->log, LOG_UNIMP))
+	default:	/* NOP, DEVICE RESET and IDENTIFY PACKET DEVICE on a disk (probes), the rest */
+		if (cmd != 0x00 && cmd != 0xa1 && log_on(&c->ide->m->log, LOG_UNIMP))
 			log_printf(&c->ide->m->log, "ide%d.%d: ATA command 0x%02x not supported\n",
 				   c->index, u, cmd);
 		cmd_error(c, u, ER_ABRT);
