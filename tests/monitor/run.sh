@@ -272,6 +272,22 @@ else
 	bad vga_mode13_png "$(cat "$tmp/png.txt")"
 fi
 
+# The card's registers and VRAM are in snapshots: reset blanks it, loadvm brings the picture back.
+script vga_snapshot 0 -kernel "$guests/mb_vga13.bin" <<X &&
+cont
+savevm vga1
+system_reset
+info vga
+loadvm vga1
+screendump $tmp/m13b.png
+X
+check vga_snapshot "$tmp/out" 'VGA display blank' "loaded snapshot 'vga1'"
+if pngcheck "$tmp/m13b.png" 320 200 10,10=ff0000 300,150=ffffff; then
+	ok vga_snapshot_png
+else
+	bad vga_snapshot_png "$(cat "$tmp/png.txt")"
+fi
+
 # SeaBIOS runs the VGA BIOS from the card's ROM BAR, which sets text mode
 # 3; SeaBIOS's banner is then in the text buffer and on the picture.
 # -icount makes the boot-menu wait take no host time.
