@@ -330,8 +330,8 @@ static int display_setup(struct machine *m, char *err, size_t errlen)
 	const char *vga = m->cfg.vga;
 
 	if (vga && strcmp(vga, "std") == 0) {
-		b->vga = vga_create(m, b->pci, &(struct vga_config){ .bios = m->cfg.vga_bios }, err,
-				    errlen);
+		b->vga = vga_create(m, b->pci, &(struct vga_config){ .bios = m->cfg.vga_bios,
+				    .text_font = m->cfg.vga_font }, err, errlen);
 		if (b->vga == NULL)
 			return -1;
 	} else if (vga && strcmp(vga, "none") != 0) {

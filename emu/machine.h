@@ -64,6 +64,7 @@ struct machine_config {
 	unsigned icount_shift;
 	const char *vga;	/* "std" (PCI std-vga at 00:02.0) or "none" (NULL = none) */
 	const char *vga_bios;	/* VGA BIOS image for the card's ROM BAR, or NULL for none */
+	const char *vga_font;	/* direct boot: VGA BIOS whose font the card starts text mode 3 with, or NULL */
 	const char *display;	/* display back end: "sdl" or "none" (NULL = none) */
 };
 

@@ -406,7 +406,10 @@ int main(int argc, char **argv)
 		.display = strcmp(o.display, "sdl?") == 0 ? "sdl" : o.display,
 	};
 	/* The card's ROM BAR holds the VGA BIOS for firmware to run; a direct
-	 * kernel boot runs no firmware and needs none. */
+	 * kernel boot runs no firmware, so the card starts in text mode 3 with
+	 * the VGA BIOS's font, as a boot loader would leave it. */
+	if (o.kernel && strcmp(o.vga, "std") == 0 && access(VGA_BIOS_DEFAULT, R_OK) == 0)
+		cfg.vga_font = VGA_BIOS_DEFAULT;
 	if (!o.kernel && strcmp(o.vga, "std") == 0) {
 		if (access(VGA_BIOS_DEFAULT, R_OK) == 0)
 			cfg.vga_bios = VGA_BIOS_DEFAULT;

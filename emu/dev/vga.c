@@ -80,6 +80,7 @@ struct vga {
 	uint8_t *vram;
 	uint8_t *rom;			/* expansion ROM image (power-of-two size), or NULL */
 	uint32_t rom_size;
+	uint8_t *font;			/* 8x16 font for the text-mode preset, or NULL */
 
 	/* Saved registers (vga_fields). */
 	uint8_t misc;			/* miscellaneous output (0x3C2 / 0x3CC) */
@@ -670,6 +671,63 @@ static void pci_setup(struct vga *v)
 
 /* ---- reset, creation ---- */
 
+/*
+ * Text mode 3 as the VGA BIOS sets it (IBM VGA Technical Reference, the
+ * mode 3+ parameter table): 80x25 cells of 9x16 dots, colour CRTC at
+ * 0x3Dx, text at 0xB8000 in odd/even mode, the EGA palette in the DAC,
+ * the font in plane 2 (map 0), the screen blank (light grey spaces).
+ */
+static void text_preset(struct vga *v)
+{
+	static const uint8_t sr[5] = { 0x03, 0x00, 0x03, 0x00, 0x02 };
+	static const uint8_t cr[0x19] = { 0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00,
+					  0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+					  0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff };
+	static const uint8_t gr[9] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff };
+	static const uint8_t ar[0x15] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38,
+					  0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00,
+					  0x0f, 0x08, 0x00 };
+
+	v->misc = 0x67;
+	memcpy(v->sr, sr, sizeof(sr));
+	memcpy(v->cr, cr, sizeof(cr));
+	memcpy(v->gr, gr, sizeof(gr));
+	memcpy(v->ar, ar, sizeof(ar));
+	v->ar_index = AR_PAS;
+	for (unsigned i = 0; i < 64; i++) {	/* EGA colours: bits rgbRGB */
+		v->palette[i * 3] = (uint8_t)(((i >> 2) & 1) * 0x2a + ((i >> 5) & 1) * 0x15);
+		v->palette[i * 3 + 1] = (uint8_t)(((i >> 1) & 1) * 0x2a + ((i >> 4) & 1) * 0x15);
+		v->palette[i * 3 + 2] = (uint8_t)((i & 1) * 0x2a + ((i >> 3) & 1) * 0x15);
+	}
+	for (unsigned ch = 0; ch < 256; ch++)
+		for (unsigned l = 0; l < 16; l++)
+			v->vram[(ch * 32 + l) * 4 + 2] = v->font[ch * 16 + l];
+	for (unsigned n = 0; n < 0x4000; n++) {
+		v->vram[n * 4] = ' ';
+		v->vram[n * 4 + 1] = 0x07;
+	}
+}
+
+/*
+ * Finds the 8x16 font in a VGA BIOS image: 256 glyphs of 16 bytes where
+ * 'A' has the IBM shape, glyph 0 is empty and 0xDB is a full block.
+ */
+static const uint8_t *find_font(const uint8_t *img, size_t len)
+{
+	static const uint8_t glyph_a[16] = { 0, 0, 0x10, 0x38, 0x6c, 0xc6, 0xc6, 0xfe,
+					     0xc6, 0xc6, 0xc6, 0xc6, 0, 0, 0, 0 };
+	static const uint8_t zero[16], full[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+	for (size_t a = 0x41 * 16; a + (256 - 0x41) * 16 <= len; a++) {
+		const uint8_t *base = img + a - 0x41 * 16;
+		if (!memcmp(img + a, glyph_a, 16) && !memcmp(base, zero, 16) &&
+		    !memcmp(base + 0xdb * 16, full, 16))
+			return base;
+	}
+	return NULL;
+}
+
 void vga_reset(struct vga *v)
 {
 	v->misc = v->fcr = v->st01 = 0;
@@ -692,36 +750,59 @@ void vga_reset(struct vga *v)
 	v->vbe[VBE_INDEX_BPP] = 8;
 	vbe_geometry(v);
 	memset(v->vram, 0, VGA_VRAM_SIZE);
+	if (v->font)
+		text_preset(v);
 	v->dirty = true;
 }
 
-static int load_rom(struct vga *v, const char *path, char *err, size_t errlen)
+/* Reads a VGA BIOS image into a zero-padded buffer of a power-of-two size. */
+static uint8_t *load_image(const char *path, uint32_t *size_out, size_t *len_out, char *err,
+			   size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
 	long len;
 	uint32_t size = 2048;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "cannot open the VGA BIOS '%s': %s (install Debian's seabios package)",
 			 path, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) <= 0 || len > (1 << 20) ||
 	    fseek(f, 0, SEEK_SET) < 0) {
 		fclose(f);
 		snprintf(err, errlen, "the VGA BIOS '%s' is empty or larger than 1 MiB", path);
-		return -1;
+		return NULL;
 	}
 	while (size < (uint32_t)len)
 		size <<= 1;
-	v->rom = calloc(1, size);
-	if (v->rom == NULL || fread(v->rom, 1, (size_t)len, f) != (size_t)len) {
+	buf = calloc(1, size);
+	if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
 		fclose(f);
+		free(buf);
 		snprintf(err, errlen, "cannot read the VGA BIOS '%s'", path);
-		return -1;
+		return NULL;
 	}
 	fclose(f);
-	v->rom_size = size;
+	*size_out = size;
+	*len_out = (size_t)len;
+	return buf;
+}
+
+static int load_font(struct vga *v, const char *path, char *err, size_t errlen)
+{
+	uint32_t size;
+	size_t len;
+	uint8_t *img = load_image(path, &size, &len, err, errlen);
+	const uint8_t *font;
+
+	if (img == NULL)
+		return -1;
+	font = find_font(img, len);
+	if (font && (v->font = malloc(256 * 16)) != NULL)
+		memcpy(v->font, font, 256 * 16);
+	free(img);
 	return 0;
 }
 
@@ -751,7 +832,13 @@ struct vga *vga_create(struct machine *m, struct pci_bus *pci, const struct vga_
 		return NULL;
 	}
 	v->m = m;
-	if (cfg && cfg->bios && load_rom(v, cfg->bios, err, errlen) < 0)
+	if (cfg && cfg->bios) {
+		size_t len;
+		v->rom = load_image(cfg->bios, &v->rom_size, &len, err, errlen);
+		if (v->rom == NULL)
+			goto fail;
+	}
+	if (cfg && cfg->text_font && load_font(v, cfg->text_font, err, errlen) < 0)
 		goto fail;
 	vga_reset(v);
 	r = machine_add_io(m, 0x3b0, 0x30, io_read, io_write, v, "vga");
@@ -794,6 +881,7 @@ fail_io:
 	(void)machine_remove_io(m, 0x3b0, 0x30);
 	(void)machine_remove_io(m, 0x1ce, 2);
 fail:
+	free(v->font);
 	free(v->rom);
 	free(v->vram);
 	free(v);
@@ -805,6 +893,7 @@ void vga_destroy(struct vga *v)
 	if (v == NULL)
 		return;
 	free(v->fb);
+	free(v->font);
 	free(v->rom);
 	free(v->vram);
 	free(v);

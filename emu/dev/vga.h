@@ -56,6 +56,11 @@ struct vga;
 
 struct vga_config {
 	const char *bios;	/* VGA BIOS image for the ROM BAR, or NULL for none */
+	/* Direct boots (no firmware): a VGA BIOS image whose 8x16 font the
+	 * card loads at every reset, leaving itself in text mode 3 as a boot
+	 * loader would; NULL leaves the registers at zero. A file without a
+	 * recognisable font is ignored (the card stays unprogrammed). */
+	const char *text_font;
 };
 
 /*

@@ -272,7 +272,22 @@ else
 	bad vga_mode13_png "$(cat "$tmp/png.txt")"
 fi
 
-# The card's registers and VRAM are in snapshots: reset blanks it, loadvm brings the picture back.
+# A direct boot starts the card in text mode 3 with the VGA BIOS's font.
+script vga_text 0 -kernel "$guests/mb_vgatext.bin" <<X &&
+cont
+info vga
+screendump $tmp/text.png
+X
+check vga_text "$tmp/out" 'VGA text 80x25 \(9x16 cells\)' '^\|nestemu VGA text$' '^\|second line$'
+# Cell (0,0): blue background, yellow glyph; cell (0,1): red and white; row 2 black.
+if pngcheck "$tmp/text.png" 720 400 0,0=0000aa has:0,0,9,16=ffff55 0,16=aa0000 \
+	has:0,16,9,32=ffffff black:0,32,720,400; then
+	ok vga_text_png
+else
+	bad vga_text_png "$(cat "$tmp/png.txt")"
+fi
+
+# The card's registers and VRAM are in snapshots: reset returns to text mode, loadvm brings the picture back.
 script vga_snapshot 0 -kernel "$guests/mb_vga13.bin" <<X &&
 cont
 savevm vga1
@@ -281,7 +296,7 @@ info vga
 loadvm vga1
 screendump $tmp/m13b.png
 X
-check vga_snapshot "$tmp/out" 'VGA display blank' "loaded snapshot 'vga1'"
+check vga_snapshot "$tmp/out" 'machine reset' 'VGA text 80x25' "loaded snapshot 'vga1'"
 if pngcheck "$tmp/m13b.png" 320 200 10,10=ff0000 300,150=ffffff; then
 	ok vga_snapshot_png
 else

@@ -732,3 +732,51 @@ Test(vga, key_names)
 	cr_assert_eq(keymap_from_usb(0xe6), 0xe038);
 	cr_assert_eq(keymap_from_usb(0x00), 0);
 }
+
+Test(vga, direct_boot_text_mode_from_the_vga_bios_font)
+{
+	struct devm *d = devm_new();
+	char err[256] = "", path[] = "/tmp/nestemu-nofont-XXXXXX";
+	struct vga_image img;
+	struct vga *v;
+	int fd;
+
+	cr_assert_eq(access(VGA_BIOS_DEFAULT, R_OK), 0,
+		     "%s is missing: install Debian's seabios package", VGA_BIOS_DEFAULT);
+	v = vga_create(d->m, NULL, &(struct vga_config){ .text_font = VGA_BIOS_DEFAULT }, err,
+		       sizeof(err));
+	cr_assert_not_null(v, "%s", err);
+	phys_write_u(d->m, 0xb8000, 0x0741, 2);		/* 'A', light grey on black */
+	vga_draw(v, &img, false);
+	cr_assert_eq(img.width, 720);
+	cr_assert_eq(img.height, 400);
+	/* Row 5 of the IBM 8x16 'A' is 0xC6: dots 0, 1, 5, 6. */
+	cr_assert_eq(px(&img, 0, 5), 0xaaaaaa);
+	cr_assert_eq(px(&img, 2, 5), 0x000000);
+	cr_assert_eq(px(&img, 6, 5), 0xaaaaaa);
+	cr_assert_eq(px(&img, 0, 13), 0xaaaaaa, "cursor on cell 0, lines 13-14");
+	cr_assert_eq(px(&img, 9, 5), 0x000000, "cell 1 is a space");
+	/* A reset (after a VBE mode) brings text mode back. */
+	vbe_out((struct vf){ d, v }, VBE_INDEX_ENABLE, VBE_ENABLED);
+	vga_reset(v);
+	vga_draw(v, &img, false);
+	cr_assert_eq(img.width, 720);
+	cr_assert_eq(phys_read_u(d->m, 0xb8000, 2), 0x0720);
+	vga_destroy(v);
+	devm_free(d);
+
+	/* An image without the font leaves the card unprogrammed (blank). */
+	d = devm_new();
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, err, sizeof(err)), (ssize_t)sizeof(err));
+	close(fd);
+	v = vga_create(d->m, NULL, &(struct vga_config){ .text_font = path }, err, sizeof(err));
+	cr_assert_not_null(v, "%s", err);
+	vga_draw(v, &img, false);
+	cr_assert_eq(img.width, 640, "blank picture at the default size");
+	cr_assert_eq(px(&img, 0, 0), 0);
+	vga_destroy(v);
+	devm_free(d);
+	unlink(path);
+}
