@@ -1010,15 +1010,57 @@ static void draw_text(struct vga *v, bool blink_on, bool cursor_on)
 	}
 }
 
-/* Rows of the legacy graphics modes: each memory line shows for CR09's scan lines. */
+/*
+ * CGA compatibility (CR17 bit 0 clear): the row scan counter's bit 0
+ * replaces address bit 13 of the CPU view, so the two scan lines of each
+ * character row come from the two 8 KiB banks of modes 4-6. Bank: that
+ * distance in plane offsets times the caller's unit, or 0.
+ */
+static uint32_t cga_bank(const struct vga *v, uint32_t unit)
+{
+	/* CPU offset 0x2000: plane offset 0x1000 when the CPU writes odd/even. */
+	uint32_t planes = (v->sr[SR_MEMMODE] & 0x04) ? 0x2000u : 0x1000u;
+	return (!(v->cr[0x17] & 1) && (v->cr[9] & 0x1f) >= 1) ? planes * unit : 0;
+}
+
+static uint32_t row_start(uint32_t start, uint32_t pitch, int y, uint32_t bank)
+{
+	if (bank == 0)
+		return start + (uint32_t)y * pitch;
+	return start + (uint32_t)(y >> 1) * pitch + (uint32_t)(y & 1) * bank;
+}
+
+/* Rows of the legacy graphics modes: each memory line shows for CR09's
+ * scan lines (two distinct ones with CGA banks). */
 static int graphics_height(const struct vga *v)
 {
 	int per = ((v->cr[9] & 0x1f) + 1) * ((v->cr[9] & 0x80) ? 2 : 1);
-	int h = vdisp(v) / per;
+	int h = vdisp(v) / per * (cga_bank(v, 1) ? 2 : 1);
 	return h < 1 ? 1 : h;
 }
 
-static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pitch)
+/* CGA 4-colour modes 4/5 (GR05 bit 5): 2 bits per pixel, leftmost in the
+ * high bits, bytes alternating between planes 0 and 1 (odd/even). */
+static void draw_cga(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
+{
+	uint32_t pal[4];
+
+	if (!fb_size(v, w, h))
+		return;
+	for (int i = 0; i < 4; i++)
+		pal[i] = attr_rgb(v, (unsigned)i);
+	for (int y = 0; y < h; y++) {
+		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
+		uint32_t line = row_start(start, pitch, y, bank);
+		for (int x = 0; x < w; x++) {
+			uint32_t o = (uint32_t)x / 4;
+			uint8_t b = v->vram[((line + o / 2) % (VGA_VRAM_SIZE / 4)) * 4 + (o & 1)];
+			px[x] = pal[(b >> (6 - 2 * (x & 3))) & 3];
+		}
+	}
+}
+
+static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
 {
 	uint32_t pal[16];
 
@@ -1028,8 +1070,9 @@ static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pi
 		pal[i] = attr_rgb(v, (unsigned)i);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
+		uint32_t line = row_start(start, pitch, y, bank);
 		for (int x = 0; x < w; x++) {
-			uint32_t off = ((start + (uint32_t)y * pitch + (uint32_t)x / 8) % (VGA_VRAM_SIZE / 4)) * 4;
+			uint32_t off = ((line + (uint32_t)x / 8) % (VGA_VRAM_SIZE / 4)) * 4;
 			unsigned bit = 7 - ((unsigned)x & 7), c = 0;
 			for (unsigned p = 0; p < 4; p++)
 				c |= ((v->vram[off + p] >> bit) & 1u) << p;
@@ -1038,7 +1081,7 @@ static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pi
 	}
 }
 
-static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t pitch)
+static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
 {
 	uint32_t pal[256];
 
@@ -1048,7 +1091,7 @@ static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t p
 		pal[i] = dac_rgb(v, (unsigned)i & v->dac_mask);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
-		uint32_t line = start + (uint32_t)y * pitch;
+		uint32_t line = row_start(start, pitch, y, bank);
 		for (int x = 0; x < w; x++)
 			px[x] = pal[v->vram[(line + (uint32_t)x) % VGA_VRAM_SIZE]];
 	}
@@ -1060,11 +1103,11 @@ static void draw_vbe(struct vga *v)
 	int w = v->vbe[VBE_INDEX_XRES], h = v->vbe[VBE_INDEX_YRES];
 
 	if (bpp == 4) {
-		draw_planar(v, w, h, v->vbe_start, v->vbe_line);
+		draw_planar(v, w, h, v->vbe_start, v->vbe_line, 0);
 		return;
 	}
 	if (bpp == 8) {
-		draw_packed8(v, w, h, v->vbe_start, v->vbe_line);
+		draw_packed8(v, w, h, v->vbe_start, v->vbe_line, 0);
 		return;
 	}
 	if (!fb_size(v, w, h))
@@ -1133,12 +1176,16 @@ bool vga_draw(struct vga *v, struct vga_image *img, bool force)
 			draw_text(v, (phase & 2) == 0, (phase & 1) == 0);
 			break;
 		case '8':
-			draw_packed8(v, w / 2, graphics_height(v), vram_start(v) * 4, v->cr[0x13] * 8u);
+			draw_packed8(v, w / 2, graphics_height(v), vram_start(v) * 4, v->cr[0x13] * 8u,
+				     cga_bank(v, 4));
 			break;
 		case 'p':
-			draw_planar(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u);
+			draw_planar(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1));
 			break;
-		default:	/* blank, or CGA modes (not drawn): black at the size the CRTC says */
+		case 'c':
+			draw_cga(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1));
+			break;
+		default:	/* blank: black at the size the CRTC says */
 			if (fb_size(v, v->cr[1] ? w : 640, v->cr[1] ? graphics_height(v) : 480))
 				memset(v->fb, 0, (size_t)v->fb_w * (size_t)v->fb_h * sizeof(*v->fb));
 			break;
@@ -1198,7 +1245,7 @@ void vga_describe(struct vga *v, FILE *out)
 		fprintf(out, "VGA graphics %dx%d, 16 colours (planar)\n", img.width, img.height);
 		break;
 	case 'c':
-		fprintf(out, "VGA CGA-compatible graphics %dx%d (not drawn)\n", img.width, img.height);
+		fprintf(out, "VGA graphics %dx%d, 4 colours (CGA)\n", img.width, img.height);
 		break;
 	default:
 		fprintf(out, "VGA display blank (%s)\n",

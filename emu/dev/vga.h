@@ -9,8 +9,8 @@
  * 16-bit words) and the expansion ROM holding the VGA BIOS, which SeaBIOS
  * copies to 0xC0000 and runs.
  *
- * Host side: vga_draw renders the current picture (text, CGA-less
- * planar/packed graphics, VBE linear modes) into 32-bit 0x00RRGGBB pixels
+ * Host side: vga_draw renders the current picture (text, CGA,
+ * planar and packed graphics, VBE linear modes) into 0x00RRGGBB pixels
  * on demand; nothing is drawn while nobody asks.
  */
 #ifndef NESTEMU_DEV_VGA_H

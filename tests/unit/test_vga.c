@@ -780,3 +780,70 @@ Test(vga, direct_boot_text_mode_from_the_vga_bios_font)
 	devm_free(d);
 	unlink(path);
 }
+
+/* Loads a BIOS-style register table: misc, sequencer 0-4, CRTC 0-0x18, GC 0-8, AC 0-0x14. */
+static void load_mode(struct vf f, uint8_t misc, const uint8_t *sr, const uint8_t *crtc,
+		      const uint8_t *gc, const uint8_t *ac)
+{
+	out8(f, 0x3c2, misc);
+	for (int i = 0; i < 5; i++)
+		reg(f, 0x3c4, (uint8_t)i, sr[i]);
+	reg(f, 0x3d4, 0x11, 0x00);
+	for (int i = 0; i < 0x19; i++)
+		reg(f, 0x3d4, (uint8_t)i, crtc[i]);
+	for (int i = 0; i < 9; i++)
+		reg(f, 0x3ce, (uint8_t)i, gc[i]);
+	(void)in8(f, 0x3da);
+	for (int i = 0; i < 0x15; i++) {
+		out8(f, 0x3c0, (uint8_t)i);
+		out8(f, 0x3c0, ac[i]);
+	}
+	out8(f, 0x3c0, 0x20);
+}
+
+Test(vga, draws_cga_modes_with_banks)
+{
+	static const uint8_t sr4[5] = { 0x03, 0x09, 0x03, 0x00, 0x02 };
+	static const uint8_t cr4[0x19] = { 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00,
+					   0xc1, 0, 0, 0, 0, 0, 0, 0x9c, 0x8e, 0x8f, 0x14, 0x00,
+					   0x96, 0xb9, 0xa2, 0xff };
+	static const uint8_t gc4[9] = { 0, 0, 0, 0, 0, 0x30, 0x0f, 0x0f, 0xff };
+	static const uint8_t ac4[0x15] = { 0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10,
+					   0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00,
+					   0x03, 0x00, 0x00 };
+	static const uint8_t sr6[5] = { 0x03, 0x01, 0x01, 0x00, 0x06 };
+	static const uint8_t cr6[0x19] = { 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00,
+					   0xc1, 0, 0, 0, 0, 0, 0, 0x9c, 0x8e, 0x8f, 0x28, 0x00,
+					   0x96, 0xb9, 0xc2, 0xff };
+	static const uint8_t gc6[9] = { 0, 0, 0, 0, 0, 0x00, 0x0d, 0x0f, 0xff };
+	static const uint8_t ac6[0x15] = { 0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17,
+					   0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x01, 0x00,
+					   0x01, 0x00, 0x00 };
+	struct vf f = vf_new();
+	struct vga_image img;
+
+	/* Mode 4: 320x200, 4 colours, odd rows in the bank at 0xBA000. */
+	load_mode(f, 0x63, sr4, cr4, gc4, ac4);
+	dac_set(f, 0x15, 63, 0, 63);
+	mem_wr(f, 0xb8000 + 0x2000 + 80 + 1, 0x20);	/* pixel (5, 3) = 2 */
+	mem_wr(f, 0xb8000 + 80 + 1, 0x03);		/* pixel (7, 2) = 3 */
+	dac_set(f, 0x17, 0, 63, 0);
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 320);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 5, 3), 0xff00ff);
+	cr_assert_eq(px(&img, 4, 3), 0);
+	cr_assert_eq(px(&img, 5, 2), 0);
+	cr_assert_eq(px(&img, 7, 2), 0x00ff00);
+
+	/* Mode 6: 640x200, 1 bit per pixel in plane 0, the same banks. */
+	load_mode(f, 0x63, sr6, cr6, gc6, ac6);
+	mem_wr(f, 0xb8000 + 0x2000 + 1, 0x40);		/* pixel (9, 1) */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 640);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 9, 1), 0x00ff00);
+	cr_assert_eq(px(&img, 9, 0), 0);
+	cr_assert_eq(px(&img, 8, 1), 0);
+	vf_free(f);
+}
