@@ -335,6 +335,12 @@ sendkey ret 50
 cont
 X
 check sendkey_ret "$tmp/out" "error: unknown key 'frob'"
+script vga_none 0 -S -vga none -kernel "$kernel" <<'X' &&
+info vga
+screendump x.png
+quit
+X
+check vga_none "$tmp/out" 'no VGA card \(-vga none\)' 'error: no VGA card: screendump needs'
 script screendump_unwritable 0 -S -kernel "$kernel" <<'X' &&
 screendump /nonexistent/dir/x.png
 quit
