@@ -66,6 +66,7 @@ struct machine_config {
 	const char *vga_bios;	/* VGA BIOS image for the card's ROM BAR, or NULL for none */
 	const char *vga_font;	/* direct boot: VGA BIOS whose font the card starts text mode 3 with, or NULL */
 	const char *display;	/* display back end: "sdl" or "none" (NULL = none) */
+	const char *option_rom;	/* -option-rom: file given to the firmware as fw_cfg genroms/NAME, or NULL */
 };
 
 struct machine {

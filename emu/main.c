@@ -30,7 +30,7 @@ struct options {
 	uint64_t ram_size;
 	int ncpus;
 	const char *cpu;
-	const char *serial, *debugcon, *display, *vga;
+	const char *serial, *debugcon, *display, *vga, *option_rom;
 	bool no_reboot, stats;
 	unsigned log_mask;
 	const char *log_file;
@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"  -kernel FILE        Multiboot v1 kernel (ELF, or flat with the a.out kludge)\n"
 		"  -initrd \"F1 ARGS,F2\" Multiboot modules, comma-separated (',,' is a comma)\n"
 		"  -append CMDLINE     kernel command line\n"
+		"  -option-rom FILE    an option ROM the firmware runs (fw_cfg genroms/)\n"
 		"\n"
 		"Machine:\n"
 		"  -m SIZE             guest RAM, with an optional K/M/G suffix (default 128M;\n"
@@ -221,6 +222,8 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			ARG(); o->kernel = v;
 		} else if (!strcmp(a, "-initrd")) {
 			ARG(); o->initrd = v;
+		} else if (!strcmp(a, "-option-rom")) {
+			ARG(); o->option_rom = v;
 		} else if (!strcmp(a, "-append")) {
 			ARG(); o->append = v;
 		} else if (!strcmp(a, "-m")) {
@@ -403,6 +406,7 @@ int main(int argc, char **argv)
 		.icount = o.icount_shift >= 0,
 		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
 		.vga = o.vga,
+		.option_rom = o.option_rom,
 		.display = strcmp(o.display, "sdl?") == 0 ? "sdl" : o.display,
 	};
 	/* The card's ROM BAR holds the VGA BIOS for firmware to run; a direct

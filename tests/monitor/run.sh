@@ -318,6 +318,25 @@ X
 	else
 		bad seabios_vga_png "$(cat "$tmp/png.txt")"
 	fi
+	# VBE through the VGA BIOS: an option ROM asks for mode 111h (640x480,
+	# 16 bpp), checks the mode information against the card's BAR0, and
+	# paints bank 0 red and bank 1 green through the 0xA0000 window.
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[-1] = -sum(d[:-1]) & 255; open(sys.argv[2], "wb").write(d)' \
+		"$guests/rom_vbe.bin" "$tmp/vbe.rom"
+	script seabios_vbe 0 -bios /usr/share/seabios/bios.bin -option-rom "$tmp/vbe.rom" -icount 4 \
+		-max-insns 100000000 <<X &&
+cont
+info vga
+screendump $tmp/vbe.png
+X
+	check seabios_vbe_info "$tmp/out" 'VBE 640x480, 16 bpp banked, line 1280 bytes, start 0x0, bank 1'
+	# 32768 red pixels (rows 0-50 and 128 of row 51), then 32768 green ones.
+	if pngcheck "$tmp/vbe.png" 640 480 10,10=ff0000 127,51=ff0000 128,51=00ff00 10,60=00ff00 \
+		255,102=00ff00 256,102=000000 black:0,103,640,480; then
+		ok seabios_vbe_png
+	else
+		bad seabios_vbe_png "$(cat "$tmp/png.txt")"
+	fi
 else
 	bad seabios_vga "no /usr/share/seabios/bios.bin: install Debian's seabios package"
 fi
