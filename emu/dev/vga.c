@@ -1102,8 +1102,8 @@ static void draw_vbe(struct vga *v)
 	unsigned bpp = v->vbe[VBE_INDEX_BPP], bytes = vbe_bytes(bpp);
 	int w = v->vbe[VBE_INDEX_XRES], h = v->vbe[VBE_INDEX_YRES];
 
-	if (bpp == 4) {
-		draw_planar(v, w, h, v->vbe_start, v->vbe_line, 0);
+	if (bpp == 4) {	/* planar: 4 VRAM bytes (one per plane) per 8 pixels */
+		draw_planar(v, w, h, v->vbe_start / 4, v->vbe_line / 4, 0);
 		return;
 	}
 	if (bpp == 8) {

@@ -847,3 +847,44 @@ Test(vga, draws_cga_modes_with_banks)
 	cr_assert_eq(px(&img, 8, 1), 0);
 	vf_free(f);
 }
+
+Test(vga, draws_unchained_256_colours_and_planar_vbe)
+{
+	struct vf f = vf_new();
+	struct vga_image img;
+
+	/* Mode X style: mode 13h timing without chain-4; pixel x is in plane
+	 * x & 3 at offset x / 4, written through the map mask. */
+	mode13(f);
+	reg(f, 0x3c4, 0x04, 0x06);
+	reg(f, 0x3d4, 0x14, 0x00);
+	reg(f, 0x3d4, 0x17, 0xe3);
+	reg(f, 0x3ce, 0x08, 0xff);
+	dac_set(f, 9, 0, 63, 63);
+	reg(f, 0x3c4, 0x02, 1u << (6 & 3));
+	mem_wr(f, WIN + 2 * 80 + 6 / 4, 9);		/* pixel (6, 2): 80 bytes per line per plane */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 320);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 6, 2), 0x00ffff);
+	cr_assert_eq(px(&img, 5, 2), 0);
+	cr_assert_eq(px(&img, 7, 2), 0);
+
+	/* VBE 4 bpp (planar, as the VGA BIOS's modes 102h/104h): 8 pixels per byte per plane. */
+	vbe_out(f, VBE_INDEX_XRES, 32);
+	vbe_out(f, VBE_INDEX_YRES, 8);
+	vbe_out(f, VBE_INDEX_BPP, 4);
+	vbe_out(f, VBE_INDEX_ENABLE, VBE_ENABLED);
+	reg(f, 0x3c4, 0x02, 0x0f);
+	reg(f, 0x3c4, 0x04, 0x06);
+	reg(f, 0x3ce, 0x05, 0x02);			/* write mode 2 */
+	reg(f, 0x3ce, 0x08, 0x01);			/* last pixel of the byte */
+	(void)mem_rd(f, WIN + 1 * 4 + 2);
+	mem_wr(f, WIN + 1 * 4 + 2, 9);			/* pixel (23, 1): 4 bytes per line */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 32);
+	cr_assert_eq(px(&img, 23, 1), 0x00ffff, "attribute 9 -> DAC 9");
+	cr_assert_eq(px(&img, 22, 1), 0);
+	cr_assert_eq(px(&img, 23, 0), 0);
+	vf_free(f);
+}
