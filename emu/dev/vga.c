@@ -81,6 +81,7 @@ struct vga {
 	uint8_t *rom;			/* expansion ROM image (power-of-two size), or NULL */
 	uint32_t rom_size;
 	uint8_t *font;			/* 8x16 font for the text-mode preset, or NULL */
+	uint32_t vram_used;		/* VRAM bytes past this are zero (reset clears only these) */
 
 	/* Saved registers (vga_fields). */
 	uint8_t misc;			/* miscellaneous output (0x3C2 / 0x3CC) */
@@ -125,7 +126,20 @@ static const struct state_field vga_fields[] = {
 	STATE_END,
 };
 
+/* Notes that VRAM bytes below end may be nonzero now. */
+static inline void vram_touched(struct vga *v, uint32_t end)
+{
+	if (end > v->vram_used)
+		v->vram_used = end;
+}
+
 uint8_t *vga_vram(struct vga *v)
+{
+	vram_touched(v, VGA_VRAM_SIZE);	/* the caller may write anywhere */
+	return v->vram;
+}
+
+const uint8_t *vga_vram_ro(const struct vga *v)
 {
 	return v->vram;
 }
@@ -515,7 +529,9 @@ static void mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 
 	if (vbe_on(v) && v->vbe[VBE_INDEX_BPP] != 4) {
 		if (addr < VBE_BANK_SIZE) {
-			v->vram[(v->vbe[VBE_INDEX_BANK] * VBE_BANK_SIZE + addr) % VGA_VRAM_SIZE] = val;
+			uint32_t off = (v->vbe[VBE_INDEX_BANK] * VBE_BANK_SIZE + addr) % VGA_VRAM_SIZE;
+			v->vram[off] = val;
+			vram_touched(v, off + 1);
 			v->dirty = true;
 		}
 		return;
@@ -524,14 +540,17 @@ static void mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 		return;
 	v->dirty = true;
 	if (v->sr[SR_MEMMODE] & 0x08) {
-		if (mask & (1u << (addr & 3)))
+		if (mask & (1u << (addr & 3))) {
 			v->vram[addr] = val;
+			vram_touched(v, addr + 1);
+		}
 		return;
 	}
 	if (!(v->sr[SR_MEMMODE] & 0x04)) {
 		for (unsigned p = addr & 1; p < 4; p += 2)
 			if (mask & (1u << p))
 				v->vram[(addr >> 1) * 4 + p] = val;
+		vram_touched(v, (addr >> 1) * 4 + 4);
 		return;
 	}
 	if (vbe_on(v))
@@ -574,6 +593,7 @@ static void mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 	memcpy(&old, &v->vram[addr * 4], 4);
 	old = (old & ~pm) | (data & pm);
 	memcpy(&v->vram[addr * 4], &old, 4);
+	vram_touched(v, addr * 4 + 4);
 }
 
 static uint64_t window_read(void *opaque, uint64_t offset, unsigned size)
@@ -608,6 +628,7 @@ static void lfb_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 
 	if (offset + size <= VGA_VRAM_SIZE) {
 		memcpy(&v->vram[offset], &value, size);
+		vram_touched(v, (uint32_t)(offset + size));
 		v->dirty = true;
 	}
 }
@@ -706,6 +727,7 @@ static void text_preset(struct vga *v)
 		v->vram[n * 4] = ' ';
 		v->vram[n * 4 + 1] = 0x07;
 	}
+	vram_touched(v, 0x4000 * 4);
 }
 
 /*
@@ -749,7 +771,8 @@ void vga_reset(struct vga *v)
 	v->vbe[VBE_INDEX_YRES] = 480;
 	v->vbe[VBE_INDEX_BPP] = 8;
 	vbe_geometry(v);
-	memset(v->vram, 0, VGA_VRAM_SIZE);
+	memset(v->vram, 0, v->vram_used);
+	v->vram_used = 0;
 	if (v->font)
 		text_preset(v);
 	v->dirty = true;
@@ -817,6 +840,7 @@ static void vga_post_load(void *base)
 {
 	struct vga *v = base;
 	vbe_geometry(v);
+	v->vram_used = VGA_VRAM_SIZE;
 	v->dirty = true;
 }
 

@@ -97,7 +97,9 @@ void vga_describe(struct vga *v, FILE *out);
 /* Direct register access for tests and the monitor (port I/O as the CPU does it). */
 uint32_t vga_port_read(struct vga *v, uint16_t port, unsigned size);
 void vga_port_write(struct vga *v, uint16_t port, uint32_t value, unsigned size);
-/* The VRAM (VGA_VRAM_SIZE bytes; planes interleaved: byte 4 * offset + plane). */
+/* The VRAM (VGA_VRAM_SIZE bytes; planes interleaved: byte 4 * offset + plane),
+ * for writing (the next reset then clears all of it) or only for reading. */
 uint8_t *vga_vram(struct vga *v);
+const uint8_t *vga_vram_ro(const struct vga *v);
 
 #endif

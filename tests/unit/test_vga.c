@@ -74,7 +74,7 @@ static void mem_wr(struct vf f, uint32_t pa, uint8_t v)
 
 static uint8_t plane(struct vf f, uint32_t off, unsigned p)
 {
-	return vga_vram(f.v)[off * 4 + p];
+	return vga_vram_ro(f.v)[off * 4 + p];
 }
 
 static void vbe_out(struct vf f, uint16_t index, uint16_t v)
@@ -223,14 +223,14 @@ Test(vga, chain4_and_odd_even_addressing)
 	for (unsigned a = 0; a < 8; a++)
 		mem_wr(f, WIN + a, (uint8_t)(0xa0 + a));
 	for (unsigned a = 0; a < 8; a++) {
-		cr_assert_eq(vga_vram(f.v)[a], 0xa0 + a);
+		cr_assert_eq(vga_vram_ro(f.v)[a], 0xa0 + a);
 		cr_assert_eq(mem_rd(f, WIN + a), 0xa0 + a);
 	}
 	reg(f, 0x3c4, 0x02, 0x0d);	/* plane 1 masked: address 5 keeps its byte */
 	mem_wr(f, WIN + 5, 0x00);
 	mem_wr(f, WIN + 4, 0x00);
-	cr_assert_eq(vga_vram(f.v)[5], 0xa5);
-	cr_assert_eq(vga_vram(f.v)[4], 0x00);
+	cr_assert_eq(vga_vram_ro(f.v)[5], 0xa5);
+	cr_assert_eq(vga_vram_ro(f.v)[4], 0x00);
 
 	/* Text memory: odd/even at 0xB8000, characters in plane 0 and attributes in plane 1. */
 	reg(f, 0x3c4, 0x02, 0x03);
@@ -246,8 +246,47 @@ Test(vga, chain4_and_odd_even_addressing)
 	cr_assert_eq(mem_rd(f, 0xb8001), 0x1f);
 	cr_assert_eq(mem_rd(f, 0xa0000), 0xff, "outside the B8000 window");
 	mem_wr(f, 0xa0000, 0x55);
-	cr_assert_eq(vga_vram(f.v)[0], 'H', "a write outside the window is dropped");
+	cr_assert_eq(plane(f, 0, 0), 'H', "a write outside the window is dropped");
 	vf_free(f);
+}
+
+/* Reset clears VRAM, but only as far as anything was written (vram_used). */
+static void reset_clears(void (*setup)(struct vf), uint32_t pa, uint32_t vram_off)
+{
+	struct vf f = vf_new();
+
+	setup(f);
+	mem_wr(f, pa, 0x5a);
+	cr_assert_eq(vga_vram_ro(f.v)[vram_off], 0x5a, "write at 0x%x reached VRAM 0x%x", pa, vram_off);
+	vga_reset(f.v);
+	cr_assert_eq(vga_vram_ro(f.v)[vram_off], 0, "reset cleared VRAM 0x%x", vram_off);
+	vf_free(f);
+}
+
+static void setup_chain4(struct vf f)
+{
+	planar_mode(f);
+	reg(f, 0x3c4, 0x04, 0x0e);
+}
+
+static void setup_odd_even(struct vf f)
+{
+	reg(f, 0x3c4, 0x02, 0x03);
+	reg(f, 0x3ce, 0x06, 0x0e);
+}
+
+static void setup_vbe_bank(struct vf f)
+{
+	vbe_out(f, VBE_INDEX_ENABLE, VBE_ENABLED);
+	vbe_out(f, VBE_INDEX_BANK, 100);
+}
+
+Test(vga, reset_clears_every_written_view)
+{
+	reset_clears(planar_mode, WIN + 0x3000, 0x3000 * 4);
+	reset_clears(setup_chain4, WIN + 0x8005, 0x8005);
+	reset_clears(setup_odd_even, 0xb8000 + 0x7001, 0x3800 * 4 + 1);
+	reset_clears(setup_vbe_bank, WIN + 7, 100 * 0x10000 + 7);
 }
 
 Test(vga, dac_index_auto_increment)
