@@ -171,6 +171,7 @@ static void vbe_geometry(struct vga *v)
 {
 	unsigned bpp = v->vbe[VBE_INDEX_BPP], vw = v->vbe[VBE_INDEX_VIRT_WIDTH];
 	uint32_t line;
+	uint64_t start;
 
 	if (vw < v->vbe[VBE_INDEX_XRES])
 		vw = v->vbe[VBE_INDEX_VIRT_WIDTH] = v->vbe[VBE_INDEX_XRES];
@@ -179,12 +180,9 @@ static void vbe_geometry(struct vga *v)
 		line = 1;
 	v->vbe_line = line;
 	v->vbe[VBE_INDEX_VIRT_HEIGHT] = (uint16_t)(VGA_VRAM_SIZE / line > 0xffff ? 0xffff : VGA_VRAM_SIZE / line);
-	if (bpp == 4)
-		v->vbe_start = v->vbe[VBE_INDEX_Y_OFFSET] * line + v->vbe[VBE_INDEX_X_OFFSET] / 2;
-	else
-		v->vbe_start = v->vbe[VBE_INDEX_Y_OFFSET] * line +
-			       v->vbe[VBE_INDEX_X_OFFSET] * vbe_bytes(bpp);
-	v->vbe_start %= VGA_VRAM_SIZE;
+	start = (uint64_t)v->vbe[VBE_INDEX_Y_OFFSET] * line +
+		(bpp == 4 ? v->vbe[VBE_INDEX_X_OFFSET] / 2u : v->vbe[VBE_INDEX_X_OFFSET] * vbe_bytes(bpp));
+	v->vbe_start = (uint32_t)(start % VGA_VRAM_SIZE);
 }
 
 /* The legacy registers a VBE mode implies (graphics, 64 KiB window at 0xA0000). */
