@@ -93,7 +93,6 @@ struct display *display_create(struct machine *m, const char *type, struct vga *
 			       struct i8042 *kbd, char *err, size_t errlen)
 {
 	const struct display_ops *ops = &display_none_ops;
-	struct display *d;
 
 	if (type && strcmp(type, "none") != 0) {
 #if HAVE_SDL2
@@ -107,7 +106,14 @@ struct display *display_create(struct machine *m, const char *type, struct vga *
 			return NULL;
 		}
 	}
-	d = calloc(1, sizeof(*d));
+	return display_open(m, ops, vga, kbd, err, errlen);
+}
+
+struct display *display_open(struct machine *m, const struct display_ops *ops, struct vga *vga,
+			     struct i8042 *kbd, char *err, size_t errlen)
+{
+	struct display *d = calloc(1, sizeof(*d));
+
 	if (d == NULL) {
 		snprintf(err, errlen, "out of memory creating the display");
 		return NULL;

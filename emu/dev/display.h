@@ -67,6 +67,9 @@ extern const struct display_ops display_sdl_ops;
  */
 struct display *display_create(struct machine *m, const char *type, struct vga *vga,
 			       struct i8042 *kbd, char *err, size_t errlen);
+/* The same with a back end's table (tests, back ends outside this file). */
+struct display *display_open(struct machine *m, const struct display_ops *ops, struct vga *vga,
+			     struct i8042 *kbd, char *err, size_t errlen);
 void display_destroy(struct display *d);
 
 /* Draws what changed and serves host events (the refresh timer calls it). */
