@@ -287,6 +287,20 @@ else
 	bad vga_text_png "$(cat "$tmp/png.txt")"
 fi
 
+# The SDL back end, drawing into SDL's offscreen video driver (no X or
+# Wayland server needed): the 60 Hz refresh runs while the guest draws.
+export SDL_VIDEODRIVER=offscreen
+if ! "$nestemu" -display sdl -kernel /nonexistent 2>&1 | grep -q 'built without SDL2'; then
+	script sdl_offscreen 0 -display sdl -kernel "$guests/mb_vga13.bin" <<X &&
+cont
+screendump $tmp/sdl.png
+X
+	check sdl_offscreen "$tmp/out" 'saved the 320x200 screen'
+else
+	expect_err sdl_not_built "built without SDL2" -display sdl -kernel "$kernel"
+fi
+unset SDL_VIDEODRIVER
+
 # The card's registers and VRAM are in snapshots: reset returns to text mode, loadvm brings the picture back.
 script vga_snapshot 0 -kernel "$guests/mb_vga13.bin" <<X &&
 cont
