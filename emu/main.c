@@ -422,8 +422,9 @@ int main(int argc, char **argv)
 				VGA_BIOS_DEFAULT);
 	}
 	m = machine_create(&cfg, err, sizeof(err));
-	if (m == NULL && strcmp(o.display, "sdl?") == 0) {
+	if (m == NULL && strcmp(o.display, "sdl?") == 0 && strstr(err, "SDL")) {
 		/* The default display could not open (no usable X/Wayland server): run without one. */
+		fprintf(stderr, "nestemu: %s; running without a display.\n", err);
 		cfg.display = "none";
 		m = machine_create(&cfg, err, sizeof(err));
 	}

@@ -19,6 +19,11 @@
  * byte/word/doubleword address rotations (they only matter to programs
  * that mix the CPU views of one area), as QEMU does.
  *
+ * BAR2 (QEMU's std-vga MMIO): 0x400-0x41F are ports 0x3C0-0x3DF, 0x500
+ * + 2 * i dispi register i (16-bit), 0x600 the extension block's size
+ * and 0x604 the framebuffer byte order (0x1e1e1e1e, little-endian; it
+ * cannot be switched); there is no EDID at 0x000.
+ *
  * Bochs VBE: ENABLE with XRES/YRES/BPP in 8/15/16/24/32 bits per pixel
  * (4 is planar) makes VRAM a linear framebuffer of VIRT_WIDTH pixels per
  * line starting at (X_OFFSET, Y_OFFSET), reachable through BAR0 and, 64
@@ -48,6 +53,8 @@
 #define MMIO_BAR_SIZE 0x1000u
 #define MMIO_VGA_PORTS 0x400u		/* 0x3C0-0x3DF */
 #define MMIO_DISPI 0x500u		/* dispi register i at 0x500 + 2 * i */
+#define MMIO_QEXT 0x600u		/* QEMU extension registers: size, byte order */
+#define MMIO_QEXT_SIZE 8u
 #define BLINK_NS (1000000000ull * 16 / 60)	/* cursor phase: 16 frames */
 
 /* Register indices used by name. */
@@ -639,7 +646,12 @@ static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
 		return vga_port_read(v, (uint16_t)(0x3c0 + offset - MMIO_VGA_PORTS), size);
 	if (offset >= MMIO_DISPI && offset < MMIO_DISPI + 2 * 0x0b && !(offset & 1) && size == 2)
 		return vbe_read(v, (unsigned)(offset - MMIO_DISPI) / 2);
-	return 0;
+	/* QEMU's extension block: its size, and the framebuffer byte order (little-endian). */
+	if (offset == MMIO_QEXT && size == 4)
+		return MMIO_QEXT_SIZE;
+	if (offset == MMIO_QEXT + 4 && size == 4)
+		return 0x1e1e1e1e;
+	return 0;	/* no EDID at 0x000-0x3FF */
 }
 
 static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)

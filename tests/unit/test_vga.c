@@ -424,6 +424,8 @@ Test(vga, pci_function)
 	cr_assert_eq(phys_read_u(m, 0xe0000004ull, 4), 0xdeadbeef);
 	cr_assert_eq(phys_read_u(m, 0xe1000500ull, 2), VBE_ID5);
 	cr_assert_eq(phys_read_u(m, 0xe1000500ull + 2 * VBE_INDEX_VIDEO_MEMORY_64K, 2), 256);
+	cr_assert_eq(phys_read_u(m, 0xe1000600ull, 4), 8, "QEMU extension block size");
+	cr_assert_eq(phys_read_u(m, 0xe1000604ull, 4), 0x1e1e1e1eu, "little-endian framebuffer");
 	phys_write_u(m, 0xe1000408ull, 0x07, 1);	/* 0x3C8: DAC write index */
 	cr_assert_eq(machine_io_in(m, 0x3c8, 1), 7);
 	cr_assert_eq(phys_read_u(m, 0xe1000408ull, 1), 7);
