@@ -929,3 +929,38 @@ Test(vga, draws_unchained_256_colours_and_planar_vbe)
 	cr_assert_eq(px(&img, 23, 0), 0);
 	vf_free(f);
 }
+
+/* A guest writing anything anywhere gets some picture, never a host fault
+ * (run under `make asan` this also checks every VRAM and buffer index). */
+Test(vga, random_registers_and_memory_never_fault)
+{
+	struct vf f = vf_new();
+	struct vga_image img;
+	uint32_t x = 12345;
+
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		switch (x % 4) {
+		case 0:
+			out8(f, (uint16_t)(0x3b0 + (x >> 8) % 0x30), (uint8_t)(x >> 16));
+			break;
+		case 1:
+			vbe_out(f, (uint16_t)((x >> 8) % 12), (uint16_t)(x >> 12));
+			break;
+		case 2:
+			mem_wr(f, WIN + (x >> 8) % 0x20000, (uint8_t)(x >> 4));
+			break;
+		default:
+			(void)mem_rd(f, WIN + (x >> 8) % 0x20000);
+			(void)in8(f, (uint16_t)(0x3b0 + (x >> 8) % 0x30));
+			break;
+		}
+		if (i % 500 == 0) {
+			vga_draw(f.v, &img, true);
+			cr_assert(img.width > 0 && img.height > 0);
+		}
+	}
+	vf_free(f);
+}
