@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "machine.h"
 #include "cpu/cpuid.h"
+#include "dev/display.h"
 #include "dev/vga.h"
 #include "../monitor/monitor.h"
 
@@ -463,6 +464,11 @@ int main(int argc, char **argv)
 	t0 = now_seconds();
 	stop = m->monitor ? monitor_run(m) : machine_run(m);
 	t1 = now_seconds();
+	if (stop == STOP_HALTED && display_shows(machine_display(m))) {
+		/* As a monitor would: the last picture stays until the window closes. */
+		fprintf(stderr, "nestemu: the guest halted; close the window to quit.\n");
+		display_wait_closed(machine_display(m));
+	}
 	fflush(stdout);
 
 	switch (stop) {

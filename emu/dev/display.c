@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "machine.h"
@@ -87,6 +88,25 @@ void display_refresh(struct display *d)
 	}
 	if (d->ops->poll)
 		d->ops->poll(d);
+}
+
+bool display_shows(const struct display *d)
+{
+	return d && d->ops->update;
+}
+
+void display_wait_closed(struct display *d)
+{
+	const struct timespec frame = { 0, (long)REFRESH_NS };
+
+	if (!display_shows(d))
+		return;
+	d->m->stop = STOP_NONE;
+	while (d->m->stop != STOP_EXIT) {
+		display_refresh(d);
+		if (d->m->stop != STOP_EXIT)
+			nanosleep(&frame, NULL);
+	}
 }
 
 struct display *display_create(struct machine *m, const char *type, struct vga *vga,

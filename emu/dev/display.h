@@ -75,6 +75,15 @@ void display_destroy(struct display *d);
 /* Draws what changed and serves host events (the refresh timer calls it). */
 void display_refresh(struct display *d);
 
+/* True when the back end shows pictures (a window), false for "none". */
+bool display_shows(const struct display *d);
+/*
+ * After the machine stopped for good (the guest halted): keeps the last
+ * picture on screen, refreshing and serving host events in host time,
+ * until the window is closed (display_quit). Returns at once for "none".
+ */
+void display_wait_closed(struct display *d);
+
 /*
  * Presses the keys (set 1 make codes, 0xE0xx extended) in order, and
  * releases them in reverse order hold_ms of guest time later. Keys still

@@ -18,6 +18,7 @@
 /* A back end that records what it was asked to do. */
 struct rec {
 	int resizes, updates, polls, w, h, y, n;
+	int quit_after;		/* poll number that closes the window (0: never) */
 };
 
 static int rec_open(struct display *d, char *err, size_t errlen)
@@ -49,7 +50,9 @@ static void rec_update(struct display *d, const uint32_t *pixels, int y, int h)
 
 static void rec_poll(struct display *d)
 {
-	((struct rec *)d->priv)->polls++;
+	struct rec *r = d->priv;
+	if (++r->polls == r->quit_after)
+		display_quit(d);	/* the window's close button */
 }
 
 static const struct display_ops rec_ops = {
@@ -149,10 +152,31 @@ Test(display, refresh_sends_only_changed_rows)
 	df_free(f);
 }
 
+Test(display, a_halted_guest_keeps_the_window_until_it_closes)
+{
+	struct df f = df_new();
+	char err[128];
+	struct rec *r;
+
+	display_destroy(f.disp);
+	f.disp = display_open(f.d->m, &rec_ops, f.v, f.k, err, sizeof(err));
+	cr_assert_not_null(f.disp, "%s", err);
+	r = f.disp->priv;
+	r->quit_after = 3;
+	f.d->m->stop = STOP_HALTED;
+	display_wait_closed(f.disp);
+	cr_assert_eq(r->polls, 3, "refreshed until the close");
+	cr_assert_eq(f.d->m->stop, STOP_EXIT);
+	cr_assert_eq(f.d->m->exit_status, 0, "closing the window is a power-off");
+	df_free(f);
+}
+
 Test(display, none_shows_nothing_and_arms_no_refresh)
 {
 	struct df f = df_new();
 
+	cr_assert(!display_shows(f.disp));
+	display_wait_closed(f.disp);	/* returns at once */
 	cr_assert_eq(f.disp->ops, &display_none_ops);
 	cr_assert_null(f.disp->refresh, "no refresh timer: a halted guest stays reported as halted");
 	cr_assert_not_null(f.disp->release);
