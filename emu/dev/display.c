@@ -99,7 +99,7 @@ void display_wait_closed(struct display *d)
 {
 	const struct timespec frame = { 0, (long)REFRESH_NS };
 
-	if (!display_shows(d))
+	if (!display_shows(d) || !d->visible)
 		return;
 	d->m->stop = STOP_NONE;
 	while (d->m->stop != STOP_EXIT) {

@@ -53,6 +53,7 @@ struct display {
 	uint32_t *shadow;		/* the picture it was last given (changed-row search) */
 	size_t shadow_cap;		/* pixels allocated in shadow */
 	void *priv;			/* the back end's state */
+	bool visible;			/* a person can see (and close) the window: set by open */
 };
 
 extern const struct display_ops display_none_ops;
@@ -80,7 +81,8 @@ bool display_shows(const struct display *d);
 /*
  * After the machine stopped for good (the guest halted): keeps the last
  * picture on screen, refreshing and serving host events in host time,
- * until the window is closed (display_quit). Returns at once for "none".
+ * until the window is closed (display_quit). Returns at once unless the
+ * window is visible (not for "none" or SDL's offscreen/dummy drivers).
  */
 void display_wait_closed(struct display *d);
 

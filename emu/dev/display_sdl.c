@@ -15,6 +15,7 @@
 #if HAVE_SDL2
 #include <SDL.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dev/display.h"
 #include "dev/keymap.h"
@@ -30,6 +31,7 @@ struct sdl {
 
 static int sdl_open(struct display *d, char *err, size_t errlen)
 {
+	const char *drv;
 	struct sdl *s;
 
 	/* Only the servers the environment names: otherwise SDL falls back to
@@ -67,6 +69,8 @@ static int sdl_open(struct display *d, char *err, size_t errlen)
 	}
 	SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest");
 	d->priv = s;
+	drv = SDL_GetCurrentVideoDriver();
+	d->visible = drv && strcmp(drv, "offscreen") != 0 && strcmp(drv, "dummy") != 0;
 	return 0;
 }
 

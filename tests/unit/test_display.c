@@ -165,6 +165,9 @@ Test(display, a_halted_guest_keeps_the_window_until_it_closes)
 	r->quit_after = 3;
 	f.d->m->stop = STOP_HALTED;
 	display_wait_closed(f.disp);
+	cr_assert_eq(r->polls, 0, "an invisible window (offscreen) is not waited for");
+	f.disp->visible = true;
+	display_wait_closed(f.disp);
 	cr_assert_eq(r->polls, 3, "refreshed until the close");
 	cr_assert_eq(f.d->m->stop, STOP_EXIT);
 	cr_assert_eq(f.d->m->exit_status, 0, "closing the window is a power-off");
