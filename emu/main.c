@@ -464,7 +464,7 @@ int main(int argc, char **argv)
 	t0 = now_seconds();
 	stop = m->monitor ? monitor_run(m) : machine_run(m);
 	t1 = now_seconds();
-	if (stop == STOP_HALTED && display_shows(machine_display(m))) {
+	if (stop == STOP_HALTED && display_visible(machine_display(m))) {
 		/* As a monitor would: the last picture stays until the window closes. */
 		fprintf(stderr, "nestemu: the guest halted; close the window to quit.\n");
 		display_wait_closed(machine_display(m));

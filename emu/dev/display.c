@@ -95,11 +95,16 @@ bool display_shows(const struct display *d)
 	return d && d->ops->update;
 }
 
+bool display_visible(const struct display *d)
+{
+	return display_shows(d) && d->visible;
+}
+
 void display_wait_closed(struct display *d)
 {
 	const struct timespec frame = { 0, (long)REFRESH_NS };
 
-	if (!display_shows(d) || !d->visible)
+	if (!display_visible(d))
 		return;
 	d->m->stop = STOP_NONE;
 	while (d->m->stop != STOP_EXIT) {

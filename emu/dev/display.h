@@ -78,6 +78,8 @@ void display_refresh(struct display *d);
 
 /* True when the back end shows pictures (a window), false for "none". */
 bool display_shows(const struct display *d);
+/* True when it shows them where a person can see them (not SDL's offscreen driver). */
+bool display_visible(const struct display *d);
 /*
  * After the machine stopped for good (the guest halted): keeps the last
  * picture on screen, refreshing and serving host events in host time,
