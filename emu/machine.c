@@ -424,6 +424,33 @@ static int disks_to_firmware(struct machine *m)
 	return fw_cfg_add_file(b->fw_cfg, "bootorder", text, n, false);
 }
 
+/* -option-rom FILE: SeaBIOS runs every fw_cfg file genroms/NAME as an option ROM. */
+static int add_option_rom(struct machine *m, const char *path, char *err, size_t errlen)
+{
+	const char *base = strrchr(path, '/');
+	char name[56];
+	uint8_t *data = NULL;
+	long len = -1;
+	FILE *f = fopen(path, "rb");
+	int r = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && len <= (1 << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)len)) != NULL &&
+	    fread(data, 1, (size_t)len, f) == (size_t)len) {
+		snprintf(name, sizeof(name), "genroms/%.47s", base ? base + 1 : path);
+		r = fw_cfg_add_file(board(m)->fw_cfg, name, data, (size_t)len, false);
+		if (r < 0)
+			snprintf(err, errlen, "cannot add the option ROM '%s': %s", path, strerror(-r));
+	} else {
+		snprintf(err, errlen, "cannot read the option ROM '%s': %s", path,
+			 f == NULL ? strerror(errno) : "empty, unreadable or larger than 1 MiB");
+	}
+	if (f)
+		fclose(f);
+	free(data);
+	return r < 0 ? -1 : 0;
+}
+
 static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 {
 	struct board *b = board(m);
@@ -451,7 +478,7 @@ static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot build the firmware configuration tables: %s", strerror(-r));
 		return -1;
 	}
-	return 0;
+	return m->cfg.option_rom ? add_option_rom(m, m->cfg.option_rom, err, errlen) : 0;
 }
 
 /* ---- Display: the VGA card and the console (dev/vga.h, dev/display.h) ---- */
@@ -462,8 +489,8 @@ static int display_setup(struct machine *m, char *err, size_t errlen)
 	const char *vga = m->cfg.vga;
 
 	if (vga && strcmp(vga, "std") == 0) {
-		b->vga = vga_create(m, b->pci, &(struct vga_config){ .bios = m->cfg.vga_bios }, err,
-				    errlen);
+		b->vga = vga_create(m, b->pci, &(struct vga_config){ .bios = m->cfg.vga_bios,
+				    .text_font = m->cfg.vga_font }, err, errlen);
 		if (b->vga == NULL)
 			return -1;
 	} else if (vga && strcmp(vga, "none") != 0) {

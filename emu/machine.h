@@ -70,9 +70,11 @@ struct machine_config {
 	const char *boot_order;	/* -boot order letters: c disks, d CD-ROMs (NULL = "cad") */
 	const char *vga;	/* "std" (PCI std-vga at 00:02.0) or "none" (NULL = none) */
 	const char *vga_bios;	/* VGA BIOS image for the card's ROM BAR, or NULL for none */
+	const char *vga_font;	/* direct boot: VGA BIOS whose font the card starts text mode 3 with, or NULL */
 	const char *display;	/* display back end: "sdl" or "none" (NULL = none) */
 	const char *const *devices;	/* -device arguments (emu/devices.h), created in order */
 	int ndevices;
+	const char *option_rom;	/* -option-rom: file given to the firmware as fw_cfg genroms/NAME, or NULL */
 };
 
 struct machine {

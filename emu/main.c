@@ -27,6 +27,7 @@
 #include "machine.h"
 #include "block/block.h"
 #include "cpu/cpuid.h"
+#include "dev/display.h"
 #include "dev/vga.h"
 #include "dev/serial.h"
 #include "../monitor/monitor.h"
@@ -59,7 +60,7 @@ struct options {
 	bool serial_from_config;	/* serial[] came from -config: the command line replaces it */
 	const char *devices[16];	/* -device arguments */
 	int ndevices;
-	const char *debugcon, *display, *vga;
+	const char *debugcon, *display, *vga, *option_rom;
 	bool no_reboot, stats;
 	unsigned log_mask;
 	const char *log_file;
@@ -90,6 +91,7 @@ static void usage(FILE *f)
 		"  -kernel FILE        Multiboot v1 kernel (ELF, or flat with the a.out kludge)\n"
 		"  -initrd \"F1 ARGS,F2\" Multiboot modules, comma-separated (',,' is a comma)\n"
 		"  -append CMDLINE     kernel command line\n"
+		"  -option-rom FILE    an option ROM the firmware runs (fw_cfg genroms/)\n"
 		"\n"
 		"Machine:\n"
 		"  -m SIZE             guest RAM, with an optional K/M/G suffix (default 128M;\n"
@@ -388,6 +390,8 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			ARG(); o->kernel = v;
 		} else if (!strcmp(a, "-initrd")) {
 			ARG(); o->initrd = v;
+		} else if (!strcmp(a, "-option-rom")) {
+			ARG(); o->option_rom = v;
 		} else if (!strcmp(a, "-append")) {
 			ARG(); o->append = v;
 		} else if (!strcmp(a, "-m")) {
@@ -712,12 +716,16 @@ int main(int argc, char **argv)
 		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
 		.boot_order = o.boot_order,
 		.vga = o.vga,
+		.option_rom = o.option_rom,
 		.display = strcmp(o.display, "sdl?") == 0 ? "sdl" : o.display,
 		.devices = o.devices,
 		.ndevices = o.ndevices,
 	};
 	/* The card's ROM BAR holds the VGA BIOS for firmware to run; a direct
-	 * kernel boot runs no firmware and needs none. */
+	 * kernel boot runs no firmware, so the card starts in text mode 3 with
+	 * the VGA BIOS's font, as a boot loader would leave it. */
+	if (o.kernel && strcmp(o.vga, "std") == 0 && access(VGA_BIOS_DEFAULT, R_OK) == 0)
+		cfg.vga_font = VGA_BIOS_DEFAULT;
 	if (!o.kernel && strcmp(o.vga, "std") == 0) {
 		if (access(VGA_BIOS_DEFAULT, R_OK) == 0)
 			cfg.vga_bios = VGA_BIOS_DEFAULT;
@@ -727,8 +735,9 @@ int main(int argc, char **argv)
 	}
 	open_drives(&o, &cfg);
 	m = machine_create(&cfg, err, sizeof(err));
-	if (m == NULL && strcmp(o.display, "sdl?") == 0) {
+	if (m == NULL && strcmp(o.display, "sdl?") == 0 && strstr(err, "SDL")) {
 		/* The default display could not open (no usable X/Wayland server): run without one. */
+		fprintf(stderr, "nestemu: %s; running without a display.\n", err);
 		cfg.display = "none";
 		open_drives(&o, &cfg);	/* the failed machine_create closed them */
 		m = machine_create(&cfg, err, sizeof(err));
@@ -771,6 +780,11 @@ int main(int argc, char **argv)
 	t0 = now_seconds();
 	stop = m->monitor ? monitor_run(m) : machine_run(m);
 	t1 = now_seconds();
+	if (stop == STOP_HALTED && display_visible(machine_display(m))) {
+		/* As a monitor would: the last picture stays until the window closes. */
+		fprintf(stderr, "nestemu: the guest halted; close the window to quit.\n");
+		display_wait_closed(machine_display(m));
+	}
 	fflush(stdout);
 
 	switch (stop) {

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "machine.h"
@@ -89,11 +90,34 @@ void display_refresh(struct display *d)
 		d->ops->poll(d);
 }
 
+bool display_shows(const struct display *d)
+{
+	return d && d->ops->update;
+}
+
+bool display_visible(const struct display *d)
+{
+	return display_shows(d) && d->visible;
+}
+
+void display_wait_closed(struct display *d)
+{
+	const struct timespec frame = { 0, (long)REFRESH_NS };
+
+	if (!display_visible(d))
+		return;
+	d->m->stop = STOP_NONE;
+	while (d->m->stop != STOP_EXIT) {
+		display_refresh(d);
+		if (d->m->stop != STOP_EXIT)
+			nanosleep(&frame, NULL);
+	}
+}
+
 struct display *display_create(struct machine *m, const char *type, struct vga *vga,
 			       struct i8042 *kbd, char *err, size_t errlen)
 {
 	const struct display_ops *ops = &display_none_ops;
-	struct display *d;
 
 	if (type && strcmp(type, "none") != 0) {
 #if HAVE_SDL2
@@ -107,7 +131,14 @@ struct display *display_create(struct machine *m, const char *type, struct vga *
 			return NULL;
 		}
 	}
-	d = calloc(1, sizeof(*d));
+	return display_open(m, ops, vga, kbd, err, errlen);
+}
+
+struct display *display_open(struct machine *m, const struct display_ops *ops, struct vga *vga,
+			     struct i8042 *kbd, char *err, size_t errlen)
+{
+	struct display *d = calloc(1, sizeof(*d));
+
 	if (d == NULL) {
 		snprintf(err, errlen, "out of memory creating the display");
 		return NULL;

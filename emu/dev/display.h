@@ -53,6 +53,7 @@ struct display {
 	uint32_t *shadow;		/* the picture it was last given (changed-row search) */
 	size_t shadow_cap;		/* pixels allocated in shadow */
 	void *priv;			/* the back end's state */
+	bool visible;			/* a person can see (and close) the window: set by open */
 };
 
 extern const struct display_ops display_none_ops;
@@ -67,10 +68,25 @@ extern const struct display_ops display_sdl_ops;
  */
 struct display *display_create(struct machine *m, const char *type, struct vga *vga,
 			       struct i8042 *kbd, char *err, size_t errlen);
+/* The same with a back end's table (tests, back ends outside this file). */
+struct display *display_open(struct machine *m, const struct display_ops *ops, struct vga *vga,
+			     struct i8042 *kbd, char *err, size_t errlen);
 void display_destroy(struct display *d);
 
 /* Draws what changed and serves host events (the refresh timer calls it). */
 void display_refresh(struct display *d);
+
+/* True when the back end shows pictures (a window), false for "none". */
+bool display_shows(const struct display *d);
+/* True when it shows them where a person can see them (not SDL's offscreen driver). */
+bool display_visible(const struct display *d);
+/*
+ * After the machine stopped for good (the guest halted): keeps the last
+ * picture on screen, refreshing and serving host events in host time,
+ * until the window is closed (display_quit). Returns at once unless the
+ * window is visible (not for "none" or SDL's offscreen/dummy drivers).
+ */
+void display_wait_closed(struct display *d);
 
 /*
  * Presses the keys (set 1 make codes, 0xE0xx extended) in order, and

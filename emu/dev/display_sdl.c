@@ -15,6 +15,7 @@
 #if HAVE_SDL2
 #include <SDL.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dev/display.h"
 #include "dev/keymap.h"
@@ -30,12 +31,19 @@ struct sdl {
 
 static int sdl_open(struct display *d, char *err, size_t errlen)
 {
+	const char *drv;
 	struct sdl *s;
 
-	/* Without a server SDL would try its fallbacks and print their complaints. */
-	if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY") && !getenv("SDL_VIDEODRIVER")) {
-		snprintf(err, errlen, "cannot open the SDL display: neither DISPLAY nor WAYLAND_DISPLAY is set (use -display none)");
-		return -1;
+	/* Only the servers the environment names: otherwise SDL falls back to
+	 * its invisible offscreen driver, and probing Wayland without one
+	 * prints libwayland's complaints. SDL_VIDEODRIVER, when set, decides. */
+	if (!getenv("SDL_VIDEODRIVER")) {
+		const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+		if (!(x && *x) && !(wl && *wl)) {
+			snprintf(err, errlen, "cannot open the SDL display: neither DISPLAY nor WAYLAND_DISPLAY is set (use -display none)");
+			return -1;
+		}
+		SDL_SetHint(SDL_HINT_VIDEODRIVER, (wl && *wl) ? ((x && *x) ? "wayland,x11" : "wayland") : "x11");
 	}
 	if (SDL_InitSubSystem(SDL_INIT_VIDEO) < 0) {
 		snprintf(err, errlen, "cannot open the SDL display: %s (use -display none)", SDL_GetError());
@@ -61,6 +69,8 @@ static int sdl_open(struct display *d, char *err, size_t errlen)
 	}
 	SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest");
 	d->priv = s;
+	drv = SDL_GetCurrentVideoDriver();
+	d->visible = drv && strcmp(drv, "offscreen") != 0 && strcmp(drv, "dummy") != 0;
 	return 0;
 }
 

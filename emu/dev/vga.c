@@ -19,6 +19,11 @@
  * byte/word/doubleword address rotations (they only matter to programs
  * that mix the CPU views of one area), as QEMU does.
  *
+ * BAR2 (QEMU's std-vga MMIO): 0x400-0x41F are ports 0x3C0-0x3DF, 0x500
+ * + 2 * i dispi register i (16-bit), 0x600 the extension block's size
+ * and 0x604 the framebuffer byte order (0x1e1e1e1e, little-endian; it
+ * cannot be switched); there is no EDID at 0x000.
+ *
  * Bochs VBE: ENABLE with XRES/YRES/BPP in 8/15/16/24/32 bits per pixel
  * (4 is planar) makes VRAM a linear framebuffer of VIRT_WIDTH pixels per
  * line starting at (X_OFFSET, Y_OFFSET), reachable through BAR0 and, 64
@@ -48,6 +53,8 @@
 #define MMIO_BAR_SIZE 0x1000u
 #define MMIO_VGA_PORTS 0x400u		/* 0x3C0-0x3DF */
 #define MMIO_DISPI 0x500u		/* dispi register i at 0x500 + 2 * i */
+#define MMIO_QEXT 0x600u		/* QEMU extension registers: size, byte order */
+#define MMIO_QEXT_SIZE 8u
 #define BLINK_NS (1000000000ull * 16 / 60)	/* cursor phase: 16 frames */
 
 /* Register indices used by name. */
@@ -80,6 +87,8 @@ struct vga {
 	uint8_t *vram;
 	uint8_t *rom;			/* expansion ROM image (power-of-two size), or NULL */
 	uint32_t rom_size;
+	uint8_t *font;			/* 8x16 font for the text-mode preset, or NULL */
+	uint32_t vram_used;		/* VRAM bytes past this are zero (reset clears only these) */
 
 	/* Saved registers (vga_fields). */
 	uint8_t misc;			/* miscellaneous output (0x3C2 / 0x3CC) */
@@ -124,7 +133,20 @@ static const struct state_field vga_fields[] = {
 	STATE_END,
 };
 
+/* Notes that VRAM bytes below end may be nonzero now. */
+static inline void vram_touched(struct vga *v, uint32_t end)
+{
+	if (end > v->vram_used)
+		v->vram_used = end;
+}
+
 uint8_t *vga_vram(struct vga *v)
+{
+	vram_touched(v, VGA_VRAM_SIZE);	/* the caller may write anywhere */
+	return v->vram;
+}
+
+const uint8_t *vga_vram_ro(const struct vga *v)
 {
 	return v->vram;
 }
@@ -156,6 +178,7 @@ static void vbe_geometry(struct vga *v)
 {
 	unsigned bpp = v->vbe[VBE_INDEX_BPP], vw = v->vbe[VBE_INDEX_VIRT_WIDTH];
 	uint32_t line;
+	uint64_t start;
 
 	if (vw < v->vbe[VBE_INDEX_XRES])
 		vw = v->vbe[VBE_INDEX_VIRT_WIDTH] = v->vbe[VBE_INDEX_XRES];
@@ -164,12 +187,9 @@ static void vbe_geometry(struct vga *v)
 		line = 1;
 	v->vbe_line = line;
 	v->vbe[VBE_INDEX_VIRT_HEIGHT] = (uint16_t)(VGA_VRAM_SIZE / line > 0xffff ? 0xffff : VGA_VRAM_SIZE / line);
-	if (bpp == 4)
-		v->vbe_start = v->vbe[VBE_INDEX_Y_OFFSET] * line + v->vbe[VBE_INDEX_X_OFFSET] / 2;
-	else
-		v->vbe_start = v->vbe[VBE_INDEX_Y_OFFSET] * line +
-			       v->vbe[VBE_INDEX_X_OFFSET] * vbe_bytes(bpp);
-	v->vbe_start %= VGA_VRAM_SIZE;
+	start = (uint64_t)v->vbe[VBE_INDEX_Y_OFFSET] * line +
+		(bpp == 4 ? v->vbe[VBE_INDEX_X_OFFSET] / 2u : v->vbe[VBE_INDEX_X_OFFSET] * vbe_bytes(bpp));
+	v->vbe_start = (uint32_t)(start % VGA_VRAM_SIZE);
 }
 
 /* The legacy registers a VBE mode implies (graphics, 64 KiB window at 0xA0000). */
@@ -514,7 +534,9 @@ static void mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 
 	if (vbe_on(v) && v->vbe[VBE_INDEX_BPP] != 4) {
 		if (addr < VBE_BANK_SIZE) {
-			v->vram[(v->vbe[VBE_INDEX_BANK] * VBE_BANK_SIZE + addr) % VGA_VRAM_SIZE] = val;
+			uint32_t off = (v->vbe[VBE_INDEX_BANK] * VBE_BANK_SIZE + addr) % VGA_VRAM_SIZE;
+			v->vram[off] = val;
+			vram_touched(v, off + 1);
 			v->dirty = true;
 		}
 		return;
@@ -523,14 +545,17 @@ static void mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 		return;
 	v->dirty = true;
 	if (v->sr[SR_MEMMODE] & 0x08) {
-		if (mask & (1u << (addr & 3)))
+		if (mask & (1u << (addr & 3))) {
 			v->vram[addr] = val;
+			vram_touched(v, addr + 1);
+		}
 		return;
 	}
 	if (!(v->sr[SR_MEMMODE] & 0x04)) {
 		for (unsigned p = addr & 1; p < 4; p += 2)
 			if (mask & (1u << p))
 				v->vram[(addr >> 1) * 4 + p] = val;
+		vram_touched(v, (addr >> 1) * 4 + 4);
 		return;
 	}
 	if (vbe_on(v))
@@ -573,6 +598,7 @@ static void mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 	memcpy(&old, &v->vram[addr * 4], 4);
 	old = (old & ~pm) | (data & pm);
 	memcpy(&v->vram[addr * 4], &old, 4);
+	vram_touched(v, addr * 4 + 4);
 }
 
 static uint64_t window_read(void *opaque, uint64_t offset, unsigned size)
@@ -607,6 +633,7 @@ static void lfb_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 
 	if (offset + size <= VGA_VRAM_SIZE) {
 		memcpy(&v->vram[offset], &value, size);
+		vram_touched(v, (uint32_t)(offset + size));
 		v->dirty = true;
 	}
 }
@@ -619,7 +646,12 @@ static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
 		return vga_port_read(v, (uint16_t)(0x3c0 + offset - MMIO_VGA_PORTS), size);
 	if (offset >= MMIO_DISPI && offset < MMIO_DISPI + 2 * 0x0b && !(offset & 1) && size == 2)
 		return vbe_read(v, (unsigned)(offset - MMIO_DISPI) / 2);
-	return 0;
+	/* QEMU's extension block: its size, and the framebuffer byte order (little-endian). */
+	if (offset == MMIO_QEXT && size == 4)
+		return MMIO_QEXT_SIZE;
+	if (offset == MMIO_QEXT + 4 && size == 4)
+		return 0x1e1e1e1e;
+	return 0;	/* no EDID at 0x000-0x3FF */
 }
 
 static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
@@ -670,6 +702,64 @@ static void pci_setup(struct vga *v)
 
 /* ---- reset, creation ---- */
 
+/*
+ * Text mode 3 as the VGA BIOS sets it (IBM VGA Technical Reference, the
+ * mode 3+ parameter table): 80x25 cells of 9x16 dots, colour CRTC at
+ * 0x3Dx, text at 0xB8000 in odd/even mode, the EGA palette in the DAC,
+ * the font in plane 2 (map 0), the screen blank (light grey spaces).
+ */
+static void text_preset(struct vga *v)
+{
+	static const uint8_t sr[5] = { 0x03, 0x00, 0x03, 0x00, 0x02 };
+	static const uint8_t cr[0x19] = { 0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00,
+					  0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+					  0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff };
+	static const uint8_t gr[9] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff };
+	static const uint8_t ar[0x15] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38,
+					  0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00,
+					  0x0f, 0x08, 0x00 };
+
+	v->misc = 0x67;
+	memcpy(v->sr, sr, sizeof(sr));
+	memcpy(v->cr, cr, sizeof(cr));
+	memcpy(v->gr, gr, sizeof(gr));
+	memcpy(v->ar, ar, sizeof(ar));
+	v->ar_index = AR_PAS;
+	for (unsigned i = 0; i < 64; i++) {	/* EGA colours: bits rgbRGB */
+		v->palette[i * 3] = (uint8_t)(((i >> 2) & 1) * 0x2a + ((i >> 5) & 1) * 0x15);
+		v->palette[i * 3 + 1] = (uint8_t)(((i >> 1) & 1) * 0x2a + ((i >> 4) & 1) * 0x15);
+		v->palette[i * 3 + 2] = (uint8_t)((i & 1) * 0x2a + ((i >> 3) & 1) * 0x15);
+	}
+	for (unsigned ch = 0; ch < 256; ch++)
+		for (unsigned l = 0; l < 16; l++)
+			v->vram[(ch * 32 + l) * 4 + 2] = v->font[ch * 16 + l];
+	for (unsigned n = 0; n < 0x4000; n++) {
+		v->vram[n * 4] = ' ';
+		v->vram[n * 4 + 1] = 0x07;
+	}
+	vram_touched(v, 0x4000 * 4);
+}
+
+/*
+ * Finds the 8x16 font in a VGA BIOS image: 256 glyphs of 16 bytes where
+ * 'A' has the IBM shape, glyph 0 is empty and 0xDB is a full block.
+ */
+static const uint8_t *find_font(const uint8_t *img, size_t len)
+{
+	static const uint8_t glyph_a[16] = { 0, 0, 0x10, 0x38, 0x6c, 0xc6, 0xc6, 0xfe,
+					     0xc6, 0xc6, 0xc6, 0xc6, 0, 0, 0, 0 };
+	static const uint8_t zero[16], full[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+	for (size_t a = 0x41 * 16; a + (256 - 0x41) * 16 <= len; a++) {
+		const uint8_t *base = img + a - 0x41 * 16;
+		if (!memcmp(img + a, glyph_a, 16) && !memcmp(base, zero, 16) &&
+		    !memcmp(base + 0xdb * 16, full, 16))
+			return base;
+	}
+	return NULL;
+}
+
 void vga_reset(struct vga *v)
 {
 	v->misc = v->fcr = v->st01 = 0;
@@ -691,37 +781,61 @@ void vga_reset(struct vga *v)
 	v->vbe[VBE_INDEX_YRES] = 480;
 	v->vbe[VBE_INDEX_BPP] = 8;
 	vbe_geometry(v);
-	memset(v->vram, 0, VGA_VRAM_SIZE);
+	memset(v->vram, 0, v->vram_used);
+	v->vram_used = 0;
+	if (v->font)
+		text_preset(v);
 	v->dirty = true;
 }
 
-static int load_rom(struct vga *v, const char *path, char *err, size_t errlen)
+/* Reads a VGA BIOS image into a zero-padded buffer of a power-of-two size. */
+static uint8_t *load_image(const char *path, uint32_t *size_out, size_t *len_out, char *err,
+			   size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
 	long len;
 	uint32_t size = 2048;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "cannot open the VGA BIOS '%s': %s (install Debian's seabios package)",
 			 path, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	if (fseek(f, 0, SEEK_END) < 0 || (len = ftell(f)) <= 0 || len > (1 << 20) ||
 	    fseek(f, 0, SEEK_SET) < 0) {
 		fclose(f);
 		snprintf(err, errlen, "the VGA BIOS '%s' is empty or larger than 1 MiB", path);
-		return -1;
+		return NULL;
 	}
 	while (size < (uint32_t)len)
 		size <<= 1;
-	v->rom = calloc(1, size);
-	if (v->rom == NULL || fread(v->rom, 1, (size_t)len, f) != (size_t)len) {
+	buf = calloc(1, size);
+	if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
 		fclose(f);
+		free(buf);
 		snprintf(err, errlen, "cannot read the VGA BIOS '%s'", path);
-		return -1;
+		return NULL;
 	}
 	fclose(f);
-	v->rom_size = size;
+	*size_out = size;
+	*len_out = (size_t)len;
+	return buf;
+}
+
+static int load_font(struct vga *v, const char *path, char *err, size_t errlen)
+{
+	uint32_t size;
+	size_t len;
+	uint8_t *img = load_image(path, &size, &len, err, errlen);
+	const uint8_t *font;
+
+	if (img == NULL)
+		return -1;
+	font = find_font(img, len);
+	if (font && (v->font = malloc(256 * 16)) != NULL)
+		memcpy(v->font, font, 256 * 16);
+	free(img);
 	return 0;
 }
 
@@ -736,6 +850,7 @@ static void vga_post_load(void *base)
 {
 	struct vga *v = base;
 	vbe_geometry(v);
+	v->vram_used = VGA_VRAM_SIZE;
 	v->dirty = true;
 }
 
@@ -751,7 +866,13 @@ struct vga *vga_create(struct machine *m, struct pci_bus *pci, const struct vga_
 		return NULL;
 	}
 	v->m = m;
-	if (cfg && cfg->bios && load_rom(v, cfg->bios, err, errlen) < 0)
+	if (cfg && cfg->bios) {
+		size_t len;
+		v->rom = load_image(cfg->bios, &v->rom_size, &len, err, errlen);
+		if (v->rom == NULL)
+			goto fail;
+	}
+	if (cfg && cfg->text_font && load_font(v, cfg->text_font, err, errlen) < 0)
 		goto fail;
 	vga_reset(v);
 	r = machine_add_io(m, 0x3b0, 0x30, io_read, io_write, v, "vga");
@@ -794,6 +915,7 @@ fail_io:
 	(void)machine_remove_io(m, 0x3b0, 0x30);
 	(void)machine_remove_io(m, 0x1ce, 2);
 fail:
+	free(v->font);
 	free(v->rom);
 	free(v->vram);
 	free(v);
@@ -805,6 +927,7 @@ void vga_destroy(struct vga *v)
 	if (v == NULL)
 		return;
 	free(v->fb);
+	free(v->font);
 	free(v->rom);
 	free(v->vram);
 	free(v);
@@ -921,15 +1044,57 @@ static void draw_text(struct vga *v, bool blink_on, bool cursor_on)
 	}
 }
 
-/* Rows of the legacy graphics modes: each memory line shows for CR09's scan lines. */
+/*
+ * CGA compatibility (CR17 bit 0 clear): the row scan counter's bit 0
+ * replaces address bit 13 of the CPU view, so the two scan lines of each
+ * character row come from the two 8 KiB banks of modes 4-6. Bank: that
+ * distance in plane offsets times the caller's unit, or 0.
+ */
+static uint32_t cga_bank(const struct vga *v, uint32_t unit)
+{
+	/* CPU offset 0x2000: plane offset 0x1000 when the CPU writes odd/even. */
+	uint32_t planes = (v->sr[SR_MEMMODE] & 0x04) ? 0x2000u : 0x1000u;
+	return (!(v->cr[0x17] & 1) && (v->cr[9] & 0x1f) >= 1) ? planes * unit : 0;
+}
+
+static uint32_t row_start(uint32_t start, uint32_t pitch, int y, uint32_t bank)
+{
+	if (bank == 0)
+		return start + (uint32_t)y * pitch;
+	return start + (uint32_t)(y >> 1) * pitch + (uint32_t)(y & 1) * bank;
+}
+
+/* Rows of the legacy graphics modes: each memory line shows for CR09's
+ * scan lines (two distinct ones with CGA banks). */
 static int graphics_height(const struct vga *v)
 {
 	int per = ((v->cr[9] & 0x1f) + 1) * ((v->cr[9] & 0x80) ? 2 : 1);
-	int h = vdisp(v) / per;
+	int h = vdisp(v) / per * (cga_bank(v, 1) ? 2 : 1);
 	return h < 1 ? 1 : h;
 }
 
-static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pitch)
+/* CGA 4-colour modes 4/5 (GR05 bit 5): 2 bits per pixel, leftmost in the
+ * high bits, bytes alternating between planes 0 and 1 (odd/even). */
+static void draw_cga(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
+{
+	uint32_t pal[4];
+
+	if (!fb_size(v, w, h))
+		return;
+	for (int i = 0; i < 4; i++)
+		pal[i] = attr_rgb(v, (unsigned)i);
+	for (int y = 0; y < h; y++) {
+		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
+		uint32_t line = row_start(start, pitch, y, bank);
+		for (int x = 0; x < w; x++) {
+			uint32_t o = (uint32_t)x / 4;
+			uint8_t b = v->vram[((line + o / 2) % (VGA_VRAM_SIZE / 4)) * 4 + (o & 1)];
+			px[x] = pal[(b >> (6 - 2 * (x & 3))) & 3];
+		}
+	}
+}
+
+static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
 {
 	uint32_t pal[16];
 
@@ -939,8 +1104,9 @@ static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pi
 		pal[i] = attr_rgb(v, (unsigned)i);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
+		uint32_t line = row_start(start, pitch, y, bank);
 		for (int x = 0; x < w; x++) {
-			uint32_t off = ((start + (uint32_t)y * pitch + (uint32_t)x / 8) % (VGA_VRAM_SIZE / 4)) * 4;
+			uint32_t off = ((line + (uint32_t)x / 8) % (VGA_VRAM_SIZE / 4)) * 4;
 			unsigned bit = 7 - ((unsigned)x & 7), c = 0;
 			for (unsigned p = 0; p < 4; p++)
 				c |= ((v->vram[off + p] >> bit) & 1u) << p;
@@ -949,7 +1115,7 @@ static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pi
 	}
 }
 
-static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t pitch)
+static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
 {
 	uint32_t pal[256];
 
@@ -959,7 +1125,7 @@ static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t p
 		pal[i] = dac_rgb(v, (unsigned)i & v->dac_mask);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
-		uint32_t line = start + (uint32_t)y * pitch;
+		uint32_t line = row_start(start, pitch, y, bank);
 		for (int x = 0; x < w; x++)
 			px[x] = pal[v->vram[(line + (uint32_t)x) % VGA_VRAM_SIZE]];
 	}
@@ -970,12 +1136,12 @@ static void draw_vbe(struct vga *v)
 	unsigned bpp = v->vbe[VBE_INDEX_BPP], bytes = vbe_bytes(bpp);
 	int w = v->vbe[VBE_INDEX_XRES], h = v->vbe[VBE_INDEX_YRES];
 
-	if (bpp == 4) {
-		draw_planar(v, w, h, v->vbe_start, v->vbe_line);
+	if (bpp == 4) {	/* planar: 4 VRAM bytes (one per plane) per 8 pixels */
+		draw_planar(v, w, h, v->vbe_start / 4, v->vbe_line / 4, 0);
 		return;
 	}
 	if (bpp == 8) {
-		draw_packed8(v, w, h, v->vbe_start, v->vbe_line);
+		draw_packed8(v, w, h, v->vbe_start, v->vbe_line, 0);
 		return;
 	}
 	if (!fb_size(v, w, h))
@@ -1044,12 +1210,16 @@ bool vga_draw(struct vga *v, struct vga_image *img, bool force)
 			draw_text(v, (phase & 2) == 0, (phase & 1) == 0);
 			break;
 		case '8':
-			draw_packed8(v, w / 2, graphics_height(v), vram_start(v) * 4, v->cr[0x13] * 8u);
+			draw_packed8(v, w / 2, graphics_height(v), vram_start(v) * 4, v->cr[0x13] * 8u,
+				     cga_bank(v, 4));
 			break;
 		case 'p':
-			draw_planar(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u);
+			draw_planar(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1));
 			break;
-		default:	/* blank, or CGA modes (not drawn): black at the size the CRTC says */
+		case 'c':
+			draw_cga(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1));
+			break;
+		default:	/* blank: black at the size the CRTC says */
 			if (fb_size(v, v->cr[1] ? w : 640, v->cr[1] ? graphics_height(v) : 480))
 				memset(v->fb, 0, (size_t)v->fb_w * (size_t)v->fb_h * sizeof(*v->fb));
 			break;
@@ -1109,7 +1279,7 @@ void vga_describe(struct vga *v, FILE *out)
 		fprintf(out, "VGA graphics %dx%d, 16 colours (planar)\n", img.width, img.height);
 		break;
 	case 'c':
-		fprintf(out, "VGA CGA-compatible graphics %dx%d (not drawn)\n", img.width, img.height);
+		fprintf(out, "VGA graphics %dx%d, 4 colours (CGA)\n", img.width, img.height);
 		break;
 	default:
 		fprintf(out, "VGA display blank (%s)\n",

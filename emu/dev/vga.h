@@ -9,8 +9,8 @@
  * 16-bit words) and the expansion ROM holding the VGA BIOS, which SeaBIOS
  * copies to 0xC0000 and runs.
  *
- * Host side: vga_draw renders the current picture (text, CGA-less
- * planar/packed graphics, VBE linear modes) into 32-bit 0x00RRGGBB pixels
+ * Host side: vga_draw renders the current picture (text, CGA,
+ * planar and packed graphics, VBE linear modes) into 0x00RRGGBB pixels
  * on demand; nothing is drawn while nobody asks.
  */
 #ifndef NESTEMU_DEV_VGA_H
@@ -56,6 +56,11 @@ struct vga;
 
 struct vga_config {
 	const char *bios;	/* VGA BIOS image for the ROM BAR, or NULL for none */
+	/* Direct boots (no firmware): a VGA BIOS image whose 8x16 font the
+	 * card loads at every reset, leaving itself in text mode 3 as a boot
+	 * loader would; NULL leaves the registers at zero. A file without a
+	 * recognisable font is ignored (the card stays unprogrammed). */
+	const char *text_font;
 };
 
 /*
@@ -92,7 +97,9 @@ void vga_describe(struct vga *v, FILE *out);
 /* Direct register access for tests and the monitor (port I/O as the CPU does it). */
 uint32_t vga_port_read(struct vga *v, uint16_t port, unsigned size);
 void vga_port_write(struct vga *v, uint16_t port, uint32_t value, unsigned size);
-/* The VRAM (VGA_VRAM_SIZE bytes; planes interleaved: byte 4 * offset + plane). */
+/* The VRAM (VGA_VRAM_SIZE bytes; planes interleaved: byte 4 * offset + plane),
+ * for writing (the next reset then clears all of it) or only for reading. */
 uint8_t *vga_vram(struct vga *v);
+const uint8_t *vga_vram_ro(const struct vga *v);
 
 #endif

@@ -110,6 +110,7 @@ expect_err five_serials "four serial ports" -serial none -serial none -serial no
 expect_err serial_refused "cannot connect" -serial unix:"$tmp/nobody.sock" -kernel "$tmp/text"
 expect_err bad_debugcon "unknown debugcon back end" -debugcon pty -kernel "$tmp/text"
 expect_err display_sdl "SDL" -display sdl -kernel "$tmp/text"
+expect_err missing_option_rom "cannot read the option ROM '/nonexistent/x.rom'" -option-rom /nonexistent/x.rom -kernel "$tmp/text"
 expect_err bad_vga "unknown VGA card 'cirrus'" -vga cirrus -kernel "$tmp/text"
 expect_err display_bogus "unknown display" -display gtk -kernel "$tmp/text"
 expect_err bad_log "unknown log item 'bogus'" -d int,bogus -kernel "$tmp/text"

@@ -2,8 +2,9 @@
 """pngcheck.py FILE WIDTH HEIGHT CHECK... - decodes an 8-bit RGB PNG with
 zlib alone (signature, chunk CRCs, IHDR, the five row filters) and checks
 its size and pixels. A CHECK is X,Y=RRGGBB (that pixel's colour) or
-nonblack:X0,Y0,X1,Y1 (some pixel of that box is not black) or
-black:X0,Y0,X1,Y1 (every pixel of it is). Prints one line per failure;
+nonblack:X0,Y0,X1,Y1 (some pixel of that box is not black),
+black:X0,Y0,X1,Y1 (every pixel of it is) or has:X0,Y0,X1,Y1=RRGGBB (some
+pixel of the box has that colour). Prints one line per failure;
 exit status 0 when every check holds."""
 import struct
 import sys
@@ -77,7 +78,13 @@ def main():
         print("size %dx%d, expected %dx%d" % (w, h, want_w, want_h))
         return 1
     for check in sys.argv[4:]:
-        if ":" in check:
+        if check.startswith("has:"):
+            box, rgb = check[4:].split("=")
+            x0, y0, x1, y1 = map(int, box.split(","))
+            if not any(px(x, y) == int(rgb, 16) for y in range(y0, y1) for x in range(x0, x1)):
+                print("has: no pixel of box %s is %s" % (box, rgb))
+                bad += 1
+        elif ":" in check:
             kind, box = check.split(":")
             x0, y0, x1, y1 = map(int, box.split(","))
             found = any(px(x, y) for y in range(y0, y1) for x in range(x0, x1))

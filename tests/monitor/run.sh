@@ -410,6 +410,56 @@ else
 	bad vga_mode13_png "$(cat "$tmp/png.txt")"
 fi
 
+# A direct boot starts the card in text mode 3 with the VGA BIOS's font.
+script vga_text 0 -kernel "$guests/mb_vgatext.bin" <<X &&
+cont
+info vga
+screendump $tmp/text.png
+X
+check vga_text "$tmp/out" 'VGA text 80x25 \(9x16 cells\)' '^\|nestemu VGA text$' '^\|second line$'
+# Cell (0,0): blue background, yellow glyph; cell (0,1): red and white; row 2 black.
+if pngcheck "$tmp/text.png" 720 400 0,0=0000aa has:0,0,9,16=ffff55 0,16=aa0000 \
+	has:0,16,9,32=ffffff black:0,32,720,400; then
+	ok vga_text_png
+else
+	bad vga_text_png "$(cat "$tmp/png.txt")"
+fi
+
+# The SDL back end, drawing into SDL's offscreen video driver (no X or
+# Wayland server needed): the 60 Hz refresh runs while the guest draws.
+# (Under AddressSanitizer, SDL's video libraries leak a few allocations
+# of their own, so leak detection is off for this run.)
+export SDL_VIDEODRIVER=offscreen
+saved_asan=${ASAN_OPTIONS-}
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+if ! "$nestemu" -display sdl -kernel /nonexistent 2>&1 | grep -q 'built without SDL2'; then
+	script sdl_offscreen 0 -display sdl -kernel "$guests/mb_vga13.bin" <<X &&
+cont
+screendump $tmp/sdl.png
+X
+	check sdl_offscreen "$tmp/out" 'saved the 320x200 screen'
+else
+	expect_err sdl_not_built "built without SDL2" -display sdl -kernel "$kernel"
+fi
+unset SDL_VIDEODRIVER
+ASAN_OPTIONS=$saved_asan
+
+# The card's registers and VRAM are in snapshots: reset returns to text mode, loadvm brings the picture back.
+script vga_snapshot 0 -kernel "$guests/mb_vga13.bin" <<X &&
+cont
+savevm vga1
+system_reset
+info vga
+loadvm vga1
+screendump $tmp/m13b.png
+X
+check vga_snapshot "$tmp/out" 'machine reset' 'VGA text 80x25' "loaded snapshot 'vga1'"
+if pngcheck "$tmp/m13b.png" 320 200 10,10=ff0000 300,150=ffffff; then
+	ok vga_snapshot_png
+else
+	bad vga_snapshot_png "$(cat "$tmp/png.txt")"
+fi
+
 # SeaBIOS runs the VGA BIOS from the card's ROM BAR, which sets text mode
 # 3; SeaBIOS's banner is then in the text buffer and on the picture.
 # -icount makes the boot-menu wait take no host time.
@@ -424,6 +474,25 @@ X
 		ok seabios_vga_png
 	else
 		bad seabios_vga_png "$(cat "$tmp/png.txt")"
+	fi
+	# VBE through the VGA BIOS: an option ROM asks for mode 111h (640x480,
+	# 16 bpp), checks the mode information against the card's BAR0, and
+	# paints bank 0 red and bank 1 green through the 0xA0000 window.
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[-1] = -sum(d[:-1]) & 255; open(sys.argv[2], "wb").write(d)' \
+		"$guests/rom_vbe.bin" "$tmp/vbe.rom"
+	script seabios_vbe 0 -bios /usr/share/seabios/bios.bin -option-rom "$tmp/vbe.rom" -icount 4 \
+		-max-insns 100000000 <<X &&
+cont
+info vga
+screendump $tmp/vbe.png
+X
+	check seabios_vbe_info "$tmp/out" 'VBE 640x480, 16 bpp banked, line 1280 bytes, start 0x0, bank 1'
+	# 32768 red pixels (rows 0-50 and 128 of row 51), then 32768 green ones.
+	if pngcheck "$tmp/vbe.png" 640 480 10,10=ff0000 127,51=ff0000 128,51=00ff00 10,60=00ff00 \
+		255,102=00ff00 256,102=000000 black:0,103,640,480; then
+		ok seabios_vbe_png
+	else
+		bad seabios_vbe_png "$(cat "$tmp/png.txt")"
 	fi
 else
 	bad seabios_vga "no /usr/share/seabios/bios.bin: install Debian's seabios package"
@@ -442,6 +511,12 @@ sendkey ret 50
 cont
 X
 check sendkey_ret "$tmp/out" "error: unknown key 'frob'"
+script vga_none 0 -S -vga none -kernel "$kernel" <<'X' &&
+info vga
+screendump x.png
+quit
+X
+check vga_none "$tmp/out" 'no VGA card \(-vga none\)' 'error: no VGA card: screendump needs'
 script screendump_unwritable 0 -S -kernel "$kernel" <<'X' &&
 screendump /nonexistent/dir/x.png
 quit

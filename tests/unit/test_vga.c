@@ -74,7 +74,7 @@ static void mem_wr(struct vf f, uint32_t pa, uint8_t v)
 
 static uint8_t plane(struct vf f, uint32_t off, unsigned p)
 {
-	return vga_vram(f.v)[off * 4 + p];
+	return vga_vram_ro(f.v)[off * 4 + p];
 }
 
 static void vbe_out(struct vf f, uint16_t index, uint16_t v)
@@ -223,14 +223,14 @@ Test(vga, chain4_and_odd_even_addressing)
 	for (unsigned a = 0; a < 8; a++)
 		mem_wr(f, WIN + a, (uint8_t)(0xa0 + a));
 	for (unsigned a = 0; a < 8; a++) {
-		cr_assert_eq(vga_vram(f.v)[a], 0xa0 + a);
+		cr_assert_eq(vga_vram_ro(f.v)[a], 0xa0 + a);
 		cr_assert_eq(mem_rd(f, WIN + a), 0xa0 + a);
 	}
 	reg(f, 0x3c4, 0x02, 0x0d);	/* plane 1 masked: address 5 keeps its byte */
 	mem_wr(f, WIN + 5, 0x00);
 	mem_wr(f, WIN + 4, 0x00);
-	cr_assert_eq(vga_vram(f.v)[5], 0xa5);
-	cr_assert_eq(vga_vram(f.v)[4], 0x00);
+	cr_assert_eq(vga_vram_ro(f.v)[5], 0xa5);
+	cr_assert_eq(vga_vram_ro(f.v)[4], 0x00);
 
 	/* Text memory: odd/even at 0xB8000, characters in plane 0 and attributes in plane 1. */
 	reg(f, 0x3c4, 0x02, 0x03);
@@ -246,8 +246,47 @@ Test(vga, chain4_and_odd_even_addressing)
 	cr_assert_eq(mem_rd(f, 0xb8001), 0x1f);
 	cr_assert_eq(mem_rd(f, 0xa0000), 0xff, "outside the B8000 window");
 	mem_wr(f, 0xa0000, 0x55);
-	cr_assert_eq(vga_vram(f.v)[0], 'H', "a write outside the window is dropped");
+	cr_assert_eq(plane(f, 0, 0), 'H', "a write outside the window is dropped");
 	vf_free(f);
+}
+
+/* Reset clears VRAM, but only as far as anything was written (vram_used). */
+static void reset_clears(void (*setup)(struct vf), uint32_t pa, uint32_t vram_off)
+{
+	struct vf f = vf_new();
+
+	setup(f);
+	mem_wr(f, pa, 0x5a);
+	cr_assert_eq(vga_vram_ro(f.v)[vram_off], 0x5a, "write at 0x%x reached VRAM 0x%x", pa, vram_off);
+	vga_reset(f.v);
+	cr_assert_eq(vga_vram_ro(f.v)[vram_off], 0, "reset cleared VRAM 0x%x", vram_off);
+	vf_free(f);
+}
+
+static void setup_chain4(struct vf f)
+{
+	planar_mode(f);
+	reg(f, 0x3c4, 0x04, 0x0e);
+}
+
+static void setup_odd_even(struct vf f)
+{
+	reg(f, 0x3c4, 0x02, 0x03);
+	reg(f, 0x3ce, 0x06, 0x0e);
+}
+
+static void setup_vbe_bank(struct vf f)
+{
+	vbe_out(f, VBE_INDEX_ENABLE, VBE_ENABLED);
+	vbe_out(f, VBE_INDEX_BANK, 100);
+}
+
+Test(vga, reset_clears_every_written_view)
+{
+	reset_clears(planar_mode, WIN + 0x3000, 0x3000 * 4);
+	reset_clears(setup_chain4, WIN + 0x8005, 0x8005);
+	reset_clears(setup_odd_even, 0xb8000 + 0x7001, 0x3800 * 4 + 1);
+	reset_clears(setup_vbe_bank, WIN + 7, 100 * 0x10000 + 7);
 }
 
 Test(vga, dac_index_auto_increment)
@@ -385,6 +424,8 @@ Test(vga, pci_function)
 	cr_assert_eq(phys_read_u(m, 0xe0000004ull, 4), 0xdeadbeef);
 	cr_assert_eq(phys_read_u(m, 0xe1000500ull, 2), VBE_ID5);
 	cr_assert_eq(phys_read_u(m, 0xe1000500ull + 2 * VBE_INDEX_VIDEO_MEMORY_64K, 2), 256);
+	cr_assert_eq(phys_read_u(m, 0xe1000600ull, 4), 8, "QEMU extension block size");
+	cr_assert_eq(phys_read_u(m, 0xe1000604ull, 4), 0x1e1e1e1eu, "little-endian framebuffer");
 	phys_write_u(m, 0xe1000408ull, 0x07, 1);	/* 0x3C8: DAC write index */
 	cr_assert_eq(machine_io_in(m, 0x3c8, 1), 7);
 	cr_assert_eq(phys_read_u(m, 0xe1000408ull, 1), 7);
@@ -731,4 +772,195 @@ Test(vga, key_names)
 	cr_assert_eq(keymap_from_usb(0x28), 0x1c);
 	cr_assert_eq(keymap_from_usb(0xe6), 0xe038);
 	cr_assert_eq(keymap_from_usb(0x00), 0);
+}
+
+Test(vga, direct_boot_text_mode_from_the_vga_bios_font)
+{
+	struct devm *d = devm_new();
+	char err[256] = "", path[] = "/tmp/nestemu-nofont-XXXXXX";
+	struct vga_image img;
+	struct vga *v;
+	int fd;
+
+	cr_assert_eq(access(VGA_BIOS_DEFAULT, R_OK), 0,
+		     "%s is missing: install Debian's seabios package", VGA_BIOS_DEFAULT);
+	v = vga_create(d->m, NULL, &(struct vga_config){ .text_font = VGA_BIOS_DEFAULT }, err,
+		       sizeof(err));
+	cr_assert_not_null(v, "%s", err);
+	phys_write_u(d->m, 0xb8000, 0x0741, 2);		/* 'A', light grey on black */
+	vga_draw(v, &img, false);
+	cr_assert_eq(img.width, 720);
+	cr_assert_eq(img.height, 400);
+	/* Row 5 of the IBM 8x16 'A' is 0xC6: dots 0, 1, 5, 6. */
+	cr_assert_eq(px(&img, 0, 5), 0xaaaaaa);
+	cr_assert_eq(px(&img, 2, 5), 0x000000);
+	cr_assert_eq(px(&img, 6, 5), 0xaaaaaa);
+	cr_assert_eq(px(&img, 0, 13), 0xaaaaaa, "cursor on cell 0, lines 13-14");
+	cr_assert_eq(px(&img, 9, 5), 0x000000, "cell 1 is a space");
+	/* A reset (after a VBE mode) brings text mode back. */
+	vbe_out((struct vf){ d, v }, VBE_INDEX_ENABLE, VBE_ENABLED);
+	vga_reset(v);
+	vga_draw(v, &img, false);
+	cr_assert_eq(img.width, 720);
+	cr_assert_eq(phys_read_u(d->m, 0xb8000, 2), 0x0720);
+	vga_destroy(v);
+	devm_free(d);
+
+	/* An image without the font leaves the card unprogrammed (blank). */
+	d = devm_new();
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, err, sizeof(err)), (ssize_t)sizeof(err));
+	close(fd);
+	v = vga_create(d->m, NULL, &(struct vga_config){ .text_font = path }, err, sizeof(err));
+	cr_assert_not_null(v, "%s", err);
+	vga_draw(v, &img, false);
+	cr_assert_eq(img.width, 640, "blank picture at the default size");
+	cr_assert_eq(px(&img, 0, 0), 0);
+	vga_destroy(v);
+	devm_free(d);
+	unlink(path);
+}
+
+/* Loads a BIOS-style register table: misc, sequencer 0-4, CRTC 0-0x18, GC 0-8, AC 0-0x14. */
+static void load_mode(struct vf f, uint8_t misc, const uint8_t *sr, const uint8_t *crtc,
+		      const uint8_t *gc, const uint8_t *ac)
+{
+	out8(f, 0x3c2, misc);
+	for (int i = 0; i < 5; i++)
+		reg(f, 0x3c4, (uint8_t)i, sr[i]);
+	reg(f, 0x3d4, 0x11, 0x00);
+	for (int i = 0; i < 0x19; i++)
+		reg(f, 0x3d4, (uint8_t)i, crtc[i]);
+	for (int i = 0; i < 9; i++)
+		reg(f, 0x3ce, (uint8_t)i, gc[i]);
+	(void)in8(f, 0x3da);
+	for (int i = 0; i < 0x15; i++) {
+		out8(f, 0x3c0, (uint8_t)i);
+		out8(f, 0x3c0, ac[i]);
+	}
+	out8(f, 0x3c0, 0x20);
+}
+
+Test(vga, draws_cga_modes_with_banks)
+{
+	static const uint8_t sr4[5] = { 0x03, 0x09, 0x03, 0x00, 0x02 };
+	static const uint8_t cr4[0x19] = { 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00,
+					   0xc1, 0, 0, 0, 0, 0, 0, 0x9c, 0x8e, 0x8f, 0x14, 0x00,
+					   0x96, 0xb9, 0xa2, 0xff };
+	static const uint8_t gc4[9] = { 0, 0, 0, 0, 0, 0x30, 0x0f, 0x0f, 0xff };
+	static const uint8_t ac4[0x15] = { 0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10,
+					   0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00,
+					   0x03, 0x00, 0x00 };
+	static const uint8_t sr6[5] = { 0x03, 0x01, 0x01, 0x00, 0x06 };
+	static const uint8_t cr6[0x19] = { 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00,
+					   0xc1, 0, 0, 0, 0, 0, 0, 0x9c, 0x8e, 0x8f, 0x28, 0x00,
+					   0x96, 0xb9, 0xc2, 0xff };
+	static const uint8_t gc6[9] = { 0, 0, 0, 0, 0, 0x00, 0x0d, 0x0f, 0xff };
+	static const uint8_t ac6[0x15] = { 0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17,
+					   0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x01, 0x00,
+					   0x01, 0x00, 0x00 };
+	struct vf f = vf_new();
+	struct vga_image img;
+
+	/* Mode 4: 320x200, 4 colours, odd rows in the bank at 0xBA000. */
+	load_mode(f, 0x63, sr4, cr4, gc4, ac4);
+	dac_set(f, 0x15, 63, 0, 63);
+	mem_wr(f, 0xb8000 + 0x2000 + 80 + 1, 0x20);	/* pixel (5, 3) = 2 */
+	mem_wr(f, 0xb8000 + 80 + 1, 0x03);		/* pixel (7, 2) = 3 */
+	dac_set(f, 0x17, 0, 63, 0);
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 320);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 5, 3), 0xff00ff);
+	cr_assert_eq(px(&img, 4, 3), 0);
+	cr_assert_eq(px(&img, 5, 2), 0);
+	cr_assert_eq(px(&img, 7, 2), 0x00ff00);
+
+	/* Mode 6: 640x200, 1 bit per pixel in plane 0, the same banks. */
+	load_mode(f, 0x63, sr6, cr6, gc6, ac6);
+	mem_wr(f, 0xb8000 + 0x2000 + 1, 0x40);		/* pixel (9, 1) */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 640);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 9, 1), 0x00ff00);
+	cr_assert_eq(px(&img, 9, 0), 0);
+	cr_assert_eq(px(&img, 8, 1), 0);
+	vf_free(f);
+}
+
+Test(vga, draws_unchained_256_colours_and_planar_vbe)
+{
+	struct vf f = vf_new();
+	struct vga_image img;
+
+	/* Mode X style: mode 13h timing without chain-4; pixel x is in plane
+	 * x & 3 at offset x / 4, written through the map mask. */
+	mode13(f);
+	reg(f, 0x3c4, 0x04, 0x06);
+	reg(f, 0x3d4, 0x14, 0x00);
+	reg(f, 0x3d4, 0x17, 0xe3);
+	reg(f, 0x3ce, 0x08, 0xff);
+	dac_set(f, 9, 0, 63, 63);
+	reg(f, 0x3c4, 0x02, 1u << (6 & 3));
+	mem_wr(f, WIN + 2 * 80 + 6 / 4, 9);		/* pixel (6, 2): 80 bytes per line per plane */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 320);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 6, 2), 0x00ffff);
+	cr_assert_eq(px(&img, 5, 2), 0);
+	cr_assert_eq(px(&img, 7, 2), 0);
+
+	/* VBE 4 bpp (planar, as the VGA BIOS's modes 102h/104h): 8 pixels per byte per plane. */
+	vbe_out(f, VBE_INDEX_XRES, 32);
+	vbe_out(f, VBE_INDEX_YRES, 8);
+	vbe_out(f, VBE_INDEX_BPP, 4);
+	vbe_out(f, VBE_INDEX_ENABLE, VBE_ENABLED);
+	reg(f, 0x3c4, 0x02, 0x0f);
+	reg(f, 0x3c4, 0x04, 0x06);
+	reg(f, 0x3ce, 0x05, 0x02);			/* write mode 2 */
+	reg(f, 0x3ce, 0x08, 0x01);			/* last pixel of the byte */
+	(void)mem_rd(f, WIN + 1 * 4 + 2);
+	mem_wr(f, WIN + 1 * 4 + 2, 9);			/* pixel (23, 1): 4 bytes per line */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.width, 32);
+	cr_assert_eq(px(&img, 23, 1), 0x00ffff, "attribute 9 -> DAC 9");
+	cr_assert_eq(px(&img, 22, 1), 0);
+	cr_assert_eq(px(&img, 23, 0), 0);
+	vf_free(f);
+}
+
+/* A guest writing anything anywhere gets some picture, never a host fault
+ * (run under `make asan` this also checks every VRAM and buffer index). */
+Test(vga, random_registers_and_memory_never_fault)
+{
+	struct vf f = vf_new();
+	struct vga_image img;
+	uint32_t x = 12345;
+
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		switch (x % 4) {
+		case 0:
+			out8(f, (uint16_t)(0x3b0 + (x >> 8) % 0x30), (uint8_t)(x >> 16));
+			break;
+		case 1:
+			vbe_out(f, (uint16_t)((x >> 8) % 12), (uint16_t)(x >> 12));
+			break;
+		case 2:
+			mem_wr(f, WIN + (x >> 8) % 0x20000, (uint8_t)(x >> 4));
+			break;
+		default:
+			(void)mem_rd(f, WIN + (x >> 8) % 0x20000);
+			(void)in8(f, (uint16_t)(0x3b0 + (x >> 8) % 0x30));
+			break;
+		}
+		if (i % 500 == 0) {
+			vga_draw(f.v, &img, true);
+			cr_assert(img.width > 0 && img.height > 0);
+		}
+	}
+	vf_free(f);
 }
