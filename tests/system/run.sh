@@ -5,6 +5,7 @@
 # by tests/images/build.sh from apt-get downloads, cached) boots to the
 # shell on ttyS0; the test types `cat /proc/cpuinfo`, checks the output,
 # types `poweroff -f` and expects nestemu to exit with status 0 (ACPI S5).
+# With SYSTEM_GRUB=1 it also runs tests/system/grub.sh (grub_shell).
 # Ends with the line "N passed, N failed".
 set -u
 nestemu=$1
@@ -72,5 +73,18 @@ linux_shell() {
 }
 
 linux_shell
+# grub_shell (tests/system/grub.sh: SeaBIOS -> GRUB -> Linux from the first
+# IDE disk) runs when SYSTEM_GRUB=1; it needs nestemu's IDE controller.
+if [ "${SYSTEM_GRUB:-0}" = 1 ]; then
+	sh "$here/grub.sh" "$nestemu" >"$tmp/grub.log" 2>&1
+	sed '$d' "$tmp/grub.log"
+	counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/grub.log")
+	if [ -n "$counts" ]; then
+		pass=$((pass + ${counts% *}))
+		fail=$((fail + ${counts#* }))
+	else
+		bad grub_shell "tests/system/grub.sh printed no result line"
+	fi
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
