@@ -86,16 +86,22 @@ grub-mkimage -O i386-pc -d "$grubdir" -o disk-x/core.img -p '(hd0,msdos1)/boot/g
 	|| die "grub-mkimage failed"
 core_sectors=$(( ($(wc -c < disk-x/core.img) + 511) / 512 ))
 [ "$core_sectors" -lt "$part_start" ] || die "core.img ($core_sectors sectors) does not fit before the partition"
-# The blocklist length grub-mkimage wrote must cover the rest of core.img.
-bl_len=$(od -A n -t u2 -j 508 -N 2 disk-x/core.img | tr -d ' ')
-[ "$bl_len" -eq "$((core_sectors - 1))" ] || die "core.img blocklist says $bl_len sectors, expected $((core_sectors - 1))"
+# diskboot's blocklist must load the rest of core.img from LBA 2 to
+# segment 0x820, and the entry before it must be the terminator.
+field() { od -A n -t "$1" -j "$2" -N "$3" "$4" | tr -d ' '; }
+[ "$(field u8 500 8 disk-x/core.img)" -eq 2 ] || die "core.img's blocklist does not start at LBA 2"
+bl_len=$(field u2 508 2 disk-x/core.img)
+[ "$bl_len" -eq "$((core_sectors - 1))" ] || die "core.img's blocklist says $bl_len sectors, expected $((core_sectors - 1))"
+[ "$(field x2 510 2 disk-x/core.img)" = 0820 ] || die "core.img's blocklist segment is not 0x820"
+[ "$(field u2 496 2 disk-x/core.img)" -eq 0 ] || die "core.img's blocklist has no terminator"
 dd if=disk-x/core.img of=disk-x/disk.img bs=512 seek=1 conv=notrunc 2>/dev/null
 
 # boot.img's code into the MBR, keeping sfdisk's table from 0x1B8 on.
 dd if="$grubdir/boot.img" of=disk-x/disk.img bs=1 count=440 conv=notrunc 2>/dev/null
 printf '\220\220' | dd of=disk-x/disk.img bs=1 seek=102 conv=notrunc 2>/dev/null
-[ "$(od -A n -t u8 -j 92 -N 8 disk-x/disk.img | tr -d ' ')" -eq 1 ] || die "boot.img's kernel sector is not 1"
-[ "$(od -A n -t x1 -j 510 -N 2 disk-x/disk.img | tr -d ' ')" = 55aa ] || die "the MBR has no boot signature"
+[ "$(field u8 92 8 disk-x/disk.img)" -eq 1 ] || die "boot.img's kernel sector is not 1"
+[ "$(field x1 100 1 disk-x/disk.img)" = ff ] || die "boot.img's boot drive is not 0xFF"
+[ "$(field x1 510 2 disk-x/disk.img)" = 55aa ] || die "the MBR has no boot signature"
 
 mv disk-x/disk.img disk.img
 if command -v qemu-img >/dev/null 2>&1; then
