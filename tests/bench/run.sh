@@ -9,6 +9,11 @@
 # Wall time is the mean of several runs (hyperfine when installed, else a
 # small loop). When qemu-system-x86_64 is installed the same guest runs
 # there with -accel tcg for comparison.
+#
+# Then the Linux boot workload (tests/bench/linux_boot.sh): Debian's kernel
+# and busybox initramfs to the shell prompt under nestemu, QEMU TCG and,
+# from the GRUB disk image, Bochs (linux_boot_* lines, medians).
+# BENCH_LINUX=0 skips it.
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -70,4 +75,8 @@ if command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	awk -v a="$secs" -v b="$qsecs" 'BEGIN { printf "bench ratio_vs_qemu_tcg %.2f x\n", a / b }'
 else
 	echo "bench: qemu-system-x86_64 is not installed; skipping the QEMU TCG comparison (apt-get install qemu-system-x86)"
+fi
+
+if [ "${BENCH_LINUX:-1}" != 0 ]; then
+	sh "$(dirname "$0")/linux_boot.sh" "$nestemu"
 fi

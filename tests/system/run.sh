@@ -6,7 +6,8 @@
 # shell on ttyS0; the test types `cat /proc/cpuinfo`, checks the output,
 # types `poweroff -f` and expects nestemu to exit with status 0 (ACPI S5).
 # Then tests/system/ata.sh (linux_ata: ata_piix, sd, sr on the IDE disk and
-# CD-ROM). Ends with the line "N passed, N failed".
+# CD-ROM) and tests/system/grub.sh (grub_shell: SeaBIOS -> GRUB -> Linux
+# from the first IDE disk). Ends with the line "N passed, N failed".
 set -u
 nestemu=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +84,17 @@ if [ -n "$counts" ]; then
 	fail=$((fail + ${counts#* }))
 else
 	bad linux_ata "tests/system/ata.sh printed no result line"
+fi
+# grub_shell (tests/system/grub.sh): SeaBIOS -> GRUB -> Linux from the
+# first IDE disk, the GRUB image built by tests/images/build-disk.sh.
+sh "$here/grub.sh" "$nestemu" >"$tmp/grub.log" 2>&1
+sed '$d' "$tmp/grub.log"
+counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/grub.log")
+if [ -n "$counts" ]; then
+	pass=$((pass + ${counts% *}))
+	fail=$((fail + ${counts#* }))
+else
+	bad grub_shell "tests/system/grub.sh printed no result line"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
