@@ -6,4 +6,5 @@
 #define HAVE_SDL2 1
 #define HAVE_CAPSTONE 1
 #define HOST_X86_64 1
+#define NESTEMU_FIRMWARE_DIR "/usr/share/seabios"
 #endif

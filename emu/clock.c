@@ -10,8 +10,9 @@
  *   CLOCK_MANUAL  `now`, moved only by clock_set_ns (tests).
  * Guest time never goes backwards.
  *
- * Timers: armed timers sit in a list sorted by expiry (ties keep arming
- * order, so callbacks run in a reproducible order); a machine has a few
+ * Timers: armed timers sit in a list sorted by expiry, ties in creation
+ * order (so callbacks run in a reproducible order that does not depend on
+ * the arming history, which a snapshot does not keep); a machine has a few
  * dozen timers at most, so insertion is linear. Every timer is also on
  * an `all` list and is freed by clock_destroy.
  *
@@ -37,6 +38,7 @@ struct timer {
 	timer_cb cb;
 	void *opaque;
 	uint64_t expire;
+	uint32_t seq;		/* creation order: breaks ties between equal expiries */
 	bool armed;
 	struct timer *next, *prev;	/* the armed list */
 	struct timer *all_next;		/* every timer, for freeing */
@@ -62,6 +64,7 @@ struct clock {
 	uint64_t now;
 
 	uint64_t saved_ns;	/* snapshots: guest time at the save */
+	uint32_t ntimers;	/* timers created (the next seq) */
 
 	/* The running slice. */
 	struct cpu *running;
@@ -224,6 +227,7 @@ struct timer *timer_new(struct machine *m, timer_cb cb, void *opaque)
 	t->c = m->clock;
 	t->cb = cb;
 	t->opaque = opaque;
+	t->seq = m->clock->ntimers++;
 	t->all_next = m->clock->all;
 	m->clock->all = t;
 	return t;
@@ -259,7 +263,8 @@ void timer_mod(struct timer *t, uint64_t expire_ns)
 	c = t->c;
 	unlink_timer(t);
 	t->expire = expire_ns;
-	for (q = c->head; q && q->expire <= expire_ns; q = q->next)
+	for (q = c->head; q && (q->expire < expire_ns || (q->expire == expire_ns && q->seq < t->seq));
+	     q = q->next)
 		p = q;
 	t->prev = p;
 	t->next = q;

@@ -31,18 +31,23 @@
 #include "cpu/block.h"
 #include "cpu/cpuid.h"
 #include "clock.h"
+#include "devices.h"
 #include "dev/acpi_pm.h"
 #include "dev/debugport.h"
+#include "dev/display.h"
 #include "dev/fw_cfg.h"
 #include "dev/pci.h"
 #include "dev/hpet.h"
 #include "dev/i8042.h"
+#include "dev/ide.h"
+#include "block/block.h"
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pic.h"
 #include "dev/pit.h"
 #include "dev/rtc.h"
 #include "dev/sysctl.h"
+#include "dev/vga.h"
 #include "dev/serial.h"
 #include "mmu/mmu.h"
 #include "state.h"
@@ -51,10 +56,14 @@
 #define RUN_SLICE 100000ull		/* instructions per cpu_run call */
 #define BELOW_4G_MAX 0xe0000000ull	/* RAM below 4 GiB ends at 3.5 GiB */
 #define NO_PROGRESS_LIMIT 1000		/* empty slices before we give up */
+#define STEP_HALT_NS 1000000000ull	/* machine_step: longest wait of a halted vCPU */
 
 /* Board-private state (m->devices). */
+#define NSERIAL 4
+
 struct board {
-	struct serial *serial;
+	struct serial *serial[NSERIAL];	/* COM1-COM4 (COM2-4 only when configured) */
+	uint8_t serial_level[NSERIAL];	/* their IRQ outputs (COM1/3 share IRQ 4, COM2/4 IRQ 3) */
 	struct debugport *debugport;
 	struct pit *pit;		/* legacy ISA devices (platform_create) */
 	struct rtc *rtc;
@@ -66,10 +75,17 @@ struct board {
 	struct acpi_pm *acpi_pm;
 	struct pci_bus *pci;		/* i440FX/PIIX (pc_firmware_create) */
 	struct fw_cfg *fw_cfg;
+	struct vga *vga;		/* PCI std-vga, or NULL (-vga none) */
+	struct display *display;	/* the console (display_create) */
+	struct devices *extra;		/* -device devices (devices.h) */
 	void (*boot)(struct machine *m, void *opaque);
 	void (*boot_free)(void *opaque);
 	void *boot_opaque;
 	uint64_t icount;		/* retired by machine_run */
+	uint64_t irq_raised[MACHINE_NGSI];	/* rising edges per GSI (monitor statistics) */
+	uint8_t irq_level[MACHINE_NGSI];	/* last level driven per GSI */
+	struct cpu *step_cpu;		/* machine_step: the only vCPU that runs, or NULL */
+	uint64_t step_target;		/* its cpu->icount at which the step ends */
 	const char *reset_why;
 	uint8_t io_warned[65536 / 8];	/* unclaimed ports already logged */
 };
@@ -98,12 +114,73 @@ static int map_ram(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- Serial ports: COM1 always, COM2-COM4 when configured ---- */
+
+static const struct {
+	uint16_t base;
+	int irq;
+	const char *name;
+} serial_ports[NSERIAL] = {
+	{ 0x3f8, 4, "COM1" }, { 0x2f8, 3, "COM2" }, { 0x3e8, 4, "COM3" }, { 0x2e8, 3, "COM4" },
+};
+
+/* Ports sharing an ISA IRQ drive it wired-OR. */
+static void serial_line(void *opaque, int n, int level)
+{
+	struct machine *m = opaque;
+	struct board *b = board(m);
+	int irq = serial_ports[n].irq, any = 0;
+
+	b->serial_level[n] = level != 0;
+	for (int i = 0; i < NSERIAL; i++)
+		if (serial_ports[i].irq == irq)
+			any |= b->serial_level[i];
+	machine_set_isa_irq(m, irq, any);
+}
+
+static int serial_ports_create(struct machine *m, char *err, size_t errlen)
+{
+	for (int i = 0; i < NSERIAL; i++) {
+		const char *spec = i == 0 ? m->cfg.serial : m->cfg.serial_more[i - 1];
+		if (i > 0 && spec == NULL)
+			continue;
+		board(m)->serial[i] = serial_create(m, &(struct serial_config){
+			.backend = spec, .base = serial_ports[i].base, .name = serial_ports[i].name,
+			.irq = { serial_line, m, i } }, err, errlen);
+		if (board(m)->serial[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- Legacy ISA platform: PIC, PIT, RTC/CMOS, i8042, system control ---- */
+
+/* Statistics for the monitor's "info irq": rising edges seen per GSI. */
+static void count_irq(struct machine *m, int gsi, int level)
+{
+	struct board *b = board(m);
+
+	if (b == NULL || gsi < 0 || gsi >= MACHINE_NGSI)
+		return;
+	if (level && !b->irq_level[gsi])
+		b->irq_raised[gsi]++;
+	b->irq_level[gsi] = level != 0;
+}
+
+void machine_irq_stat(const struct machine *m, int gsi, uint64_t *raised, int *level)
+{
+	const struct board *b = board(m);
+	bool ok = b && gsi >= 0 && gsi < MACHINE_NGSI;
+
+	*raised = ok ? b->irq_raised[gsi] : 0;
+	*level = ok ? b->irq_level[gsi] : 0;
+}
 
 void machine_set_isa_irq(struct machine *m, int irq, int level)
 {
 	if (irq < 0 || irq > 15)
 		return;
+	count_irq(m, irq == 0 ? 2 : irq, level);
 	if (m->pic)
 		pic_set_irq(m->pic, irq, level);
 	if (m->ioapic_set_irq)
@@ -112,6 +189,7 @@ void machine_set_isa_irq(struct machine *m, int irq, int level)
 
 void machine_set_gsi(struct machine *m, int gsi, int level)
 {
+	count_irq(m, gsi, level);
 	if (m->ioapic_set_irq)
 		m->ioapic_set_irq(m->ioapic_opaque, gsi, level);
 	if (gsi >= 0 && gsi < 16 && m->pic)
@@ -174,7 +252,8 @@ static int platform_create(struct machine *m, char *err, size_t errlen)
 		return -1;
 	b->rtc = rtc_create(m, machine_isa_irq(m, 8),
 			    &(struct rtc_config){ .ram_below_4g = below, .ram_above_4g = ram - below,
-						  .ncpus = m->cfg.ncpus }, err, errlen);
+						  .ncpus = m->cfg.ncpus,
+						  .boot_order = m->cfg.boot_order }, err, errlen);
 	if (b->rtc == NULL)
 		return -1;
 	b->i8042 = i8042_create(m, machine_isa_irq(m, 1), machine_isa_irq(m, 12), err, errlen);
@@ -296,10 +375,60 @@ static void apic_destroy(struct machine *m)
 
 /* ---- PCI bus and the firmware interface (dev/pci.h, dev/fw_cfg.h) ---- */
 
+/* Closes the configured drives' back ends when the IDE never took them. */
+static void drives_release(struct machine *m)
+{
+	for (int i = 0; i < IDE_DRIVES; i++) {
+		if (m->cfg.drives[i].blk)
+			block_close(m->cfg.drives[i].blk);
+		m->cfg.drives[i].blk = NULL;
+	}
+}
+
+/*
+ * Disks as SeaBIOS sees them: the "bootorder" file lists the IDE drives in
+ * -boot order (c: disks, d: CD-ROMs; OpenFirmware paths as SeaBIOS's
+ * bootprio_find_ata_device matches them), and CMOS 0x39/0x3A give each
+ * disk's BIOS translation (0 none, 1 LBA) as QEMU's "auto" picks it: LBA
+ * once the disk has more than 1024 cylinders.
+ */
+static int disks_to_firmware(struct machine *m)
+{
+	struct board *b = board(m);
+	const char *order = m->cfg.boot_order ? m->cfg.boot_order : "cad";
+	char text[512];
+	size_t n = 0;
+	uint8_t trans[2] = { 0, 0 };
+
+	for (const char *o = order; *o; o++) {
+		enum ide_media want = *o == 'c' ? IDE_MEDIA_DISK : *o == 'd' ? IDE_MEDIA_CDROM
+									  : IDE_MEDIA_NONE;
+		for (int i = 0; want != IDE_MEDIA_NONE && i < IDE_DRIVES; i++)
+			if (ide_drive_media(m->ide, i) == want && n + 64 < sizeof(text))
+				n += (size_t)snprintf(text + n, sizeof(text) - n,
+						      "%s/pci@i0cf8/ide@1,1/drive@%d/disk@%d", n ? "\n" : "",
+						      i / 2, i % 2);
+	}
+	for (int i = 0; i < IDE_DRIVES; i++) {
+		unsigned cyls, heads, secs;
+		if (ide_drive_media(m->ide, i) != IDE_MEDIA_DISK)
+			continue;
+		ide_drive_geometry(m->ide, i, &cyls, &heads, &secs);
+		if (cyls > 1024)
+			trans[i / 4] |= (uint8_t)(1u << (2 * (i % 4)));
+	}
+	if (b->rtc) {
+		rtc_cmos_write(b->rtc, 0x39, trans[0]);
+		rtc_cmos_write(b->rtc, 0x3a, trans[1]);
+	}
+	return fw_cfg_add_file(b->fw_cfg, "bootorder", text, n, false);
+}
+
 static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 {
 	struct board *b = board(m);
 	struct pci_bus_config pc = { 0 };
+	struct ide_config ic = { .irq = { machine_isa_irq(m, 14), machine_isa_irq(m, 15) } };
 	int r;
 
 	for (int i = 0; i < 16; i++)
@@ -307,15 +436,47 @@ static int pc_firmware_create(struct machine *m, char *err, size_t errlen)
 	b->pci = pci_create(m, &pc, err, errlen);
 	if (b->pci == NULL)
 		return -1;
+	memcpy(ic.drive, m->cfg.drives, sizeof(ic.drive));
+	memset(m->cfg.drives, 0, sizeof(m->cfg.drives));	/* the IDE owns them now */
+	m->ide = ide_create(m, b->pci, &ic, err, errlen);
+	if (m->ide == NULL)
+		return -1;
 	b->fw_cfg = fw_cfg_create(m, err, errlen);
 	if (b->fw_cfg == NULL)
 		return -1;
 	r = fw_cfg_populate_pc(b->fw_cfg, m);
+	if (r == 0)
+		r = disks_to_firmware(m);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot build the firmware configuration tables: %s", strerror(-r));
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- Display: the VGA card and the console (dev/vga.h, dev/display.h) ---- */
+
+static int display_setup(struct machine *m, char *err, size_t errlen)
+{
+	struct board *b = board(m);
+	const char *vga = m->cfg.vga;
+
+	if (vga && strcmp(vga, "std") == 0) {
+		b->vga = vga_create(m, b->pci, &(struct vga_config){ .bios = m->cfg.vga_bios }, err,
+				    errlen);
+		if (b->vga == NULL)
+			return -1;
+	} else if (vga && strcmp(vga, "none") != 0) {
+		snprintf(err, errlen, "unknown VGA card '%s' (use std or none)", vga);
+		return -1;
+	}
+	b->display = display_create(m, m->cfg.display, b->vga, b->i8042, err, errlen);
+	return b->display ? 0 : -1;
+}
+
+struct display *machine_display(struct machine *m)
+{
+	return m->devices ? board(m)->display : NULL;
 }
 
 struct machine *machine_create(const struct machine_config *cfg, char *err, size_t errlen)
@@ -389,9 +550,7 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 		snprintf(err, errlen, "out of memory creating the clock");
 		goto fail;
 	}
-	board(m)->serial = serial_create(m, &(struct serial_config){ .backend = cfg->serial,
-					 .irq = machine_isa_irq(m, 4) }, err, errlen);
-	if (board(m)->serial == NULL)
+	if (serial_ports_create(m, err, errlen) < 0)
 		goto fail;
 	board(m)->debugport = debugport_create(
 		m, &(struct debugport_config){ .debugcon = cfg->debugcon }, err, errlen);
@@ -400,7 +559,10 @@ struct machine *machine_create(const struct machine_config *cfg, char *err, size
 	if (platform_create(m, err, errlen) < 0 || apic_create(m, err, errlen) < 0)
 		goto fail;
 	apic_reset(m);
-	if (pc_firmware_create(m, err, errlen) < 0)
+	if (pc_firmware_create(m, err, errlen) < 0 || display_setup(m, err, errlen) < 0)
+		goto fail;
+	board(m)->extra = devices_create(m, cfg->devices, cfg->ndevices, err, errlen);
+	if (board(m)->extra == NULL)
 		goto fail;
 	return m;
 fail:
@@ -420,10 +582,17 @@ void machine_destroy(struct machine *m)
 	if (b) {
 		if (b->boot_free)
 			b->boot_free(b->boot_opaque);
+		display_destroy(b->display);
+		vga_destroy(b->vga);
+		devices_destroy(b->extra);
 		fw_cfg_destroy(b->fw_cfg);
+		ide_destroy(m->ide);
+		m->ide = NULL;
+		drives_release(m);
 		pci_destroy(b->pci);
 		debugport_destroy(b->debugport);
-		serial_destroy(b->serial);
+		for (int i = 0; i < NSERIAL; i++)
+			serial_destroy(b->serial[i]);
 		apic_destroy(m);
 		platform_destroy(m);
 	}
@@ -459,6 +628,26 @@ void machine_set_boot(struct machine *m, void (*boot)(struct machine *m, void *o
 uint64_t machine_icount(const struct machine *m)
 {
 	return board(m)->icount;
+}
+
+struct pci_bus *machine_pci_bus(const struct machine *m)
+{
+	return board(m) ? board(m)->pci : NULL;
+}
+
+struct fw_cfg *machine_fw_cfg(const struct machine *m)
+{
+	return board(m) ? board(m)->fw_cfg : NULL;
+}
+
+struct ioapic *machine_ioapic(const struct machine *m)
+{
+	return board(m) ? board(m)->ioapic : NULL;
+}
+
+struct acpi_pm *machine_acpi_pm(const struct machine *m)
+{
+	return board(m) ? board(m)->acpi_pm : NULL;
 }
 
 /*
@@ -519,14 +708,19 @@ void machine_reset(struct machine *m)
 		cpu_reset(m->cpus[i]);
 	}
 	m->virt_pending = 0;
-	if (b->serial)
-		serial_reset(b->serial);
+	for (int i = 0; i < NSERIAL; i++)
+		if (b->serial[i])
+			serial_reset(b->serial[i]);
 	platform_reset(m);
 	apic_reset(m);
 	if (b->pci)
 		pci_reset(b->pci);
+	if (m->ide)
+		ide_reset(m->ide);
 	if (b->fw_cfg)
 		fw_cfg_reset(b->fw_cfg);
+	if (b->vga)
+		vga_reset(b->vga);
 	m->stop = STOP_NONE;
 	m->reset_pending = false;
 	if (b->boot)
@@ -619,6 +813,23 @@ void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned s
 	r->write(r->opaque, port, value, size);
 }
 
+/* ---- A20 gate ---- */
+
+void machine_set_a20(struct machine *m, uint8_t input, bool open)
+{
+	uint64_t clear;
+
+	m->a20 = open ? (uint8_t)(m->a20 | input) : (uint8_t)(m->a20 & ~input);
+	clear = m->a20 ? 0 : 1ull << 20;
+	if (clear == m->a20_clear)
+		return;
+	m->a20_clear = clear;
+	/* TLB entries hold translations made with the old mask; blocks are
+	 * keyed by physical address, so they stay valid. */
+	for (int i = 0; i < m->ncpus; i++)
+		tlb_flush_all(m->cpus[i]);
+}
+
 /* ---- Requests and the run loop ---- */
 
 static void kick_cpus(struct machine *m)
@@ -697,23 +908,43 @@ static bool any_cpu_waits(const struct machine *m)
 	return false;
 }
 
+/* machine_step: the stepped vCPU if it can run now, else NULL. */
+static struct cpu *step_cpu(struct machine *m)
+{
+	struct cpu *c = board(m)->step_cpu;
+
+	if (c->lapic)
+		lapic_poll(c);
+	return !c->halted || cpu_can_wake(c) ? c : NULL;
+}
+
 enum machine_stop machine_run(struct machine *m)
 {
 	struct board *b = board(m);
 	int idle = 0, rr = 0;
+	uint64_t halted_since = UINT64_MAX;	/* machine_step: guest ns its vCPU halted at */
 
 	if (m->stop != STOP_EXIT)
 		m->stop = STOP_NONE;
 	clock_resume(m);
 	while (m->stop == STOP_NONE) {
-		struct cpu *cpu = next_cpu(m, &rr);
+		struct cpu *cpu = b->step_cpu ? step_cpu(m) : next_cpu(m, &rr);
 		bool all_halted = cpu == NULL;
 		uint64_t budget = RUN_SLICE, n;
 
 		if (all_halted)
-			cpu = m->cpus[0];
+			cpu = b->step_cpu ? b->step_cpu : m->cpus[0];
+		if (b->step_cpu) {
+			if (cpu->icount >= b->step_target) {
+				m->paused = true;
+				m->stop = STOP_PAUSED;
+				break;
+			}
+			if (budget > b->step_target - cpu->icount)
+				budget = b->step_target - cpu->icount;
+		}
 
-		if (m->monitor_poll)
+		if (m->monitor_poll && !b->step_cpu)
 			m->monitor_poll(m);
 		if (m->paused) {
 			m->stop = STOP_PAUSED;
@@ -749,6 +980,18 @@ enum machine_stop machine_run(struct machine *m)
 			if (budget > m->cfg.icount_limit - b->icount)
 				budget = m->cfg.icount_limit - b->icount;
 		}
+		if (all_halted && b->step_cpu) {
+			/* A step waits for the vCPU's next interrupt, for at most
+			 * STEP_HALT_NS of guest time. */
+			uint64_t now = clock_ns(m);
+			if (halted_since == UINT64_MAX)
+				halted_since = now;
+			if (!cpu->sipi_wait && (cpu->rflags & FL_IF) && now - halted_since < STEP_HALT_NS &&
+			    clock_idle(m))
+				continue;
+			m->stop = STOP_HALTED;
+			break;
+		}
 		if (all_halted) {
 			/* Waiting for an interrupt: sleep (or jump) to the next timer. */
 			if (any_cpu_waits(m) && clock_idle(m))
@@ -757,6 +1000,7 @@ enum machine_stop machine_run(struct machine *m)
 			m->stop = STOP_HALTED;
 			break;
 		}
+		halted_since = UINT64_MAX;
 		budget = clock_slice(m, cpu, budget);
 		m->current = cpu;
 		n = cpu_run(cpu, budget);
@@ -780,4 +1024,29 @@ enum machine_stop machine_run(struct machine *m)
 	}
 	clock_pause(m);
 	return m->stop;
+}
+
+enum machine_stop machine_step(struct machine *m, struct cpu *cpu, uint64_t n)
+{
+	struct board *b = board(m);
+	uint64_t target = cpu->icount + n;
+	enum machine_stop s;
+
+	if (b == NULL) {
+		/* A bare machine (unit tests): no devices, no clock; the vCPU alone. */
+		for (uint64_t tries = 0; cpu->icount < target && tries < 4 * n + 64; tries++) {
+			if ((cpu->halted && !cpu_can_wake(cpu)) || m->stop == STOP_EXIT || m->reset_pending)
+				return STOP_HALTED;
+			(void)cpu_run(cpu, 1);
+			cpu->pending &= ~(uint32_t)PEND_EXIT;
+		}
+		m->paused = true;
+		return STOP_PAUSED;
+	}
+	b->step_cpu = cpu;
+	b->step_target = target;
+	m->paused = false;
+	s = machine_run(m);
+	b->step_cpu = NULL;
+	return s;
 }

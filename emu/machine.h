@@ -15,6 +15,7 @@
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
 #include "mmu/mmu.h"
+#include "dev/ide.h"
 
 struct block_cache;
 struct clock;
@@ -59,9 +60,19 @@ struct machine_config {
 	bool no_reboot;		/* reset request ends the run (status 0 by default) */
 	uint64_t icount_limit;	/* 0 = unlimited: stop after this many instructions */
 	const char *serial;	/* COM1 back end: "stdio", "file:PATH", "none" (NULL = none) */
+	const char *serial_more[3];	/* COM2-COM4 back ends; NULL: the port does not exist */
 	const char *debugcon;	/* port 0xE9 back end, same syntax (NULL = none) */
 	bool icount;		/* -icount: guest time = instructions << icount_shift */
 	unsigned icount_shift;
+	/* IDE drives by index 2 * channel + unit (dev/ide.h); machine_create takes
+	 * ownership of their block back ends, also when it fails. */
+	struct ide_drive_config drives[IDE_DRIVES];
+	const char *boot_order;	/* -boot order letters: c disks, d CD-ROMs (NULL = "cad") */
+	const char *vga;	/* "std" (PCI std-vga at 00:02.0) or "none" (NULL = none) */
+	const char *vga_bios;	/* VGA BIOS image for the card's ROM BAR, or NULL for none */
+	const char *display;	/* display back end: "sdl" or "none" (NULL = none) */
+	const char *const *devices;	/* -device arguments (emu/devices.h), created in order */
+	int ndevices;
 };
 
 struct machine {
@@ -89,11 +100,13 @@ struct machine {
 	/* Platform time and legacy interrupts (clock.h, dev/pic.h, dev/irq.h). */
 	struct clock *clock;	/* guest time and timers; NULL on bare test machines */
 	struct pic *pic;	/* the 8259 pair, or NULL */
+	struct ide *ide;	/* the PIIX IDE controller (dev/ide.h), or NULL */
 	/* IOAPIC input hook: machine_set_gsi/machine_set_isa_irq call it with the GSI. */
 	void (*ioapic_set_irq)(void *opaque, int gsi, int level);
 	void *ioapic_opaque;
 	bool nmi_mask;		/* port 0x70 bit 7: platform NMIs masked */
-	uint8_t a20;		/* A20 gate inputs (A20_*), open when nonzero; addresses are not masked yet */
+	uint8_t a20;		/* A20 gate inputs (A20_*), open when nonzero (machine_set_a20) */
+	uint64_t a20_clear;	/* 0, or 1 << 20 while the gate is closed: CPU physical addresses drop it */
 
 	/* Monitor and snapshots (monitor/monitor.h, emu/state.h). */
 	struct monitor *monitor;	/* the monitor, or NULL; freed by machine_destroy */
@@ -123,12 +136,27 @@ int machine_remove_io(struct machine *m, uint16_t base, uint16_t count);
 uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size);
 void machine_io_out(struct machine *m, uint16_t port, uint32_t value, unsigned size);
 
+/*
+ * Drives one A20 gate input (A20_I8042, A20_PORT92). While every input is
+ * closed, bit 20 of each physical address the CPUs use (fetch, data, page
+ * walks; not DMA) is forced to 0; a change flushes every vCPU's TLB.
+ */
+void machine_set_a20(struct machine *m, uint8_t input, bool open);
+
 /* Requests from devices and the CPU. */
 void machine_request_exit(struct machine *m, int status);
 void machine_request_reset(struct machine *m, const char *why);
 
 /* Runs the vCPUs until something stops the machine. */
 enum machine_stop machine_run(struct machine *m);
+/*
+ * Runs only `cpu` until it has retired n more instructions (STOP_PAUSED,
+ * m->paused set), as machine_run runs it: timers fire, interrupts arrive,
+ * the instructions count towards -max-insns, and a halted vCPU waits for
+ * its next interrupt, for at most one second of guest time (STOP_HALTED).
+ * Breakpoints stop it too (m->monitor_break); m->monitor_poll is not called.
+ */
+enum machine_stop machine_step(struct machine *m, struct cpu *cpu, uint64_t n);
 
 /*
  * A boot hook run by machine_reset() after the CPUs are reset (direct
@@ -139,5 +167,18 @@ void machine_set_boot(struct machine *m, void (*boot)(struct machine *m, void *o
 		      void (*free_fn)(void *opaque), void *opaque);
 /* Instructions retired by machine_run so far (all vCPUs). */
 uint64_t machine_icount(const struct machine *m);
+
+/* The console (dev/display.h): VGA picture, host input; NULL on bare machines. */
+struct display;
+struct display *machine_display(struct machine *m);
+/* The board's devices, for the monitor; NULL when the machine has none. */
+struct pci_bus;
+struct ioapic;
+struct acpi_pm;
+struct pci_bus *machine_pci_bus(const struct machine *m);
+struct fw_cfg;
+struct fw_cfg *machine_fw_cfg(const struct machine *m);
+struct ioapic *machine_ioapic(const struct machine *m);
+struct acpi_pm *machine_acpi_pm(const struct machine *m);
 
 #endif

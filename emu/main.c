@@ -4,6 +4,11 @@
  * Exit status: the guest's isa-debug-exit value v gives (v << 1) | 1; a
  * guest that halts for good or resets under -no-reboot gives 0; -max-insns
  * running out gives 124; any error gives 1 after one sentence on stderr.
+ *
+ * Disks: -hda..-hdd, -cdrom and -drive fill the four IDE positions (index
+ * 2 * bus + unit, QEMU's numbering); a -drive without index takes the first
+ * free one. Without -bios or -kernel the machine boots SeaBIOS (bios.bin
+ * from the firmware directory, -L, default NESTEMU_FIRMWARE_DIR).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,22 +18,47 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_file.h"
+#include "devices.h"
 #include "loader.h"
 #include "machine.h"
+#include "block/block.h"
 #include "cpu/cpuid.h"
+#include "dev/vga.h"
+#include "dev/serial.h"
 #include "../monitor/monitor.h"
 
 #define EXIT_ICOUNT 124
+#define MAX_DRIVE_OPTS 8
+
+#ifndef NESTEMU_FIRMWARE_DIR
+#define NESTEMU_FIRMWARE_DIR "/usr/share/seabios"	/* Debian's seabios package */
+#endif
+
+/* One -hdX, -cdrom or -drive option. */
+struct drive_opt {
+	const char *what;	/* the option as the user wrote it, for messages */
+	char *file, *format;	/* strings owned by the option (freed at exit) */
+	enum ide_media media;
+	int index;		/* IDE position 0-3, or -1 for the first free one */
+	bool none;		/* if=none: opened and checked, attached to nothing */
+	int read_only, snapshot;	/* -1 not given, else 0/1 */
+};
 
 struct options {
 	const char *bios, *kernel, *initrd, *append;
 	uint64_t ram_size;
 	int ncpus;
 	const char *cpu;
-	const char *serial, *debugcon, *display;
+	const char *serial[4];	/* -serial, in order: COM1-COM4 */
+	int nserial;
+	bool serial_from_config;	/* serial[] came from -config: the command line replaces it */
+	const char *devices[16];	/* -device arguments */
+	int ndevices;
+	const char *debugcon, *display, *vga;
 	bool no_reboot, stats;
 	unsigned log_mask;
 	const char *log_file;
@@ -36,6 +66,10 @@ struct options {
 	const char *monitor, *monitor_script, *name;	/* monitor options */
 	bool start_stopped, snapshot;
 	int icount_shift;	/* -1: host time */
+	struct drive_opt drives[MAX_DRIVE_OPTS];
+	int ndrives;
+	const char *boot_order;	/* -boot order letters */
+	const char *firmware_dir;	/* -L */
 };
 
 static void usage(FILE *f)
@@ -44,11 +78,14 @@ static void usage(FILE *f)
 		"Usage: nestemu [options]\n"
 		"\n"
 		"nestemu is a full-system x86-64 PC emulator with a software CPU.\n"
-		"Boot either firmware (-bios) or a Multiboot kernel (-kernel).\n"
+		"Boot firmware (-bios; SeaBIOS by default) or a kernel (-kernel).\n"
 		"\n"
 		"Boot:\n"
 		"  -bios FILE          ROM image (a multiple of 64 KiB) mapped below 4 GiB;\n"
-		"                      the CPU starts at its reset vector (last 16 bytes)\n"
+		"                      the CPU starts at its reset vector (last 16 bytes).\n"
+		"                      Without -bios and -kernel: SeaBIOS (bios.bin)\n"
+		"  -L DIR              where to find bios.bin (default " NESTEMU_FIRMWARE_DIR ")\n"
+		"  -boot order=LETTERS firmware boot order: c disk, d CD-ROM (default cad)\n"
 		"  -kernel FILE        Multiboot v1 kernel (ELF, or flat with the a.out kludge)\n"
 		"  -initrd \"F1 ARGS,F2\" Multiboot modules, comma-separated (',,' is a comma)\n"
 		"  -append CMDLINE     kernel command line\n"
@@ -60,12 +97,24 @@ static void usage(FILE *f)
 		"  -cpu MODEL[,+F,-F]  CPU model and feature changes; '-cpu help' lists models\n"
 		"  -no-reboot          exit instead of rebooting when the guest resets\n"
 		"\n"
+		"Disks (IDE, PIIX3):\n"
+		"  -hda/-hdb/-hdc/-hdd FILE  disk image as primary master/slave, secondary\n"
+		"                      master/slave (raw or qcow2, probed)\n"
+		"  -cdrom FILE         ISO image as a CD-ROM on the secondary master\n"
+		"  -drive file=F[,format=raw|qcow2][,if=ide|none][,media=disk|cdrom]\n"
+		"         [,index=0-3][,readonly=on|off][,snapshot=on|off]\n"
+		"  -snapshot           write to throw-away overlays, never to the images\n"
+		"\n"
 		"Devices and display:\n"
-		"  -serial DEV         COM1 back end: stdio, file:PATH or none (default stdio)\n"
-		"  -debugcon DEV       port 0xE9 debug console: stdio, file:PATH or none\n"
-		"                      (default stdio)\n"
-		"  -display TYPE       none (sdl is not available yet)\n"
+		"  -serial DEV         next serial port (COM1, then COM2-COM4): stdio,\n"
+		"                      file:PATH, none, tcp:HOST:PORT[,server][,nowait] or\n"
+		"                      unix:PATH[,server][,nowait] (default: COM1 on stdio)\n"
+		"  -debugcon DEV       port 0xE9 debug console, same back ends (default stdio)\n"
+		"  -device NAME[,K=V]  add a device; '-device help' lists them\n"
+		"  -display TYPE       sdl (a window) or none; default sdl when built with\n"
+		"                      SDL2 and DISPLAY or WAYLAND_DISPLAY is set, else none\n"
 		"  -nographic          same as -display none -serial stdio\n"
+		"  -vga TYPE           std (PCI VGA with Bochs VBE, 00:02.0; the default) or none\n"
 		"\n"
 		"Debugging:\n"
 		"  -d LIST             log items, comma-separated; '-d help' lists them\n"
@@ -82,10 +131,10 @@ static void usage(FILE *f)
 		"  -monitor-script F   run monitor commands from F before starting\n"
 		"  -S                  start with the machine stopped (use the monitor's cont)\n"
 		"  -name NAME          name of this machine\n"
-		"  -snapshot           accepted; there are no disks yet to protect\n"
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
-		"                      debugcon, display, monitor, no-reboot, name\n"
+		"                      debugcon, display, vga, monitor, no-reboot, name, hda,\n"
+		"                      hdb, hdc, hdd, cdrom, drive, boot, snapshot\n"
 		"                      (options on the command line win)\n"
 		"\n"
 		"  -h, --help          this text\n"
@@ -152,6 +201,16 @@ static uint64_t parse_size(const char *s)
 	return v * mul;
 }
 
+/* The host's physical memory in bytes (no limit when unknown). */
+static uint64_t host_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+
+	if (pages <= 0 || size <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)size;
+}
+
 static bool parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -161,12 +220,6 @@ static bool parse_u64(const char *s, uint64_t *out)
 	errno = 0;
 	*out = strtoull(s, &end, 0);
 	return errno == 0 && *end == '\0';
-}
-
-static bool valid_chardev(const char *s)
-{
-	return strcmp(s, "stdio") == 0 || strcmp(s, "none") == 0 || strcmp(s, "null") == 0 ||
-	       (strncmp(s, "file:", 5) == 0 && s[5] != '\0');
 }
 
 __attribute__((format(printf, 2, 3), noreturn)) static void die_at(const char *where,
@@ -183,6 +236,123 @@ __attribute__((format(printf, 2, 3), noreturn)) static void die_at(const char *w
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		die("out of memory");
+	return d;
+}
+
+static struct drive_opt *new_drive(struct options *o, const char *where, const char *what)
+{
+	struct drive_opt *d;
+
+	if (o->ndrives >= MAX_DRIVE_OPTS)
+		die_at(where, "too many drives: at most %d -hdX/-cdrom/-drive options", MAX_DRIVE_OPTS);
+	d = &o->drives[o->ndrives++];
+	*d = (struct drive_opt){ .what = what, .index = -1, .read_only = -1, .snapshot = -1,
+				 .media = IDE_MEDIA_DISK };
+	return d;
+}
+
+static int parse_on_off(const char *v)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true"))
+		return 1;
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false"))
+		return 0;
+	return -1;
+}
+
+/* -drive KEY=VALUE,...: ",," is a comma inside a value (QEMU's rule). */
+static void parse_drive(struct options *o, const char *spec, const char *where)
+{
+	struct drive_opt *d = new_drive(o, where, "-drive");
+	char *buf = xstrdup(spec), *p = buf;
+	bool have_file = false;
+
+	while (*p) {
+		char *key = p, *val, *w;
+		/* One item: up to a single comma; ",," stays as one comma. */
+		for (w = p; *p; p++) {
+			if (*p == ',' && p[1] == ',') {
+				*w++ = ',';
+				p++;
+			} else if (*p == ',') {
+				p++;
+				break;
+			} else {
+				*w++ = *p;
+			}
+		}
+		char *end = w;
+		bool more = *p != '\0';
+		*end = '\0';
+		val = strchr(key, '=');
+		if (val == NULL)
+			die_at(where, "-drive item '%s' is not KEY=VALUE (e.g. file=disk.img,format=raw)", key);
+		*val++ = '\0';
+		if (!strcmp(key, "file")) {
+			if (*val == '\0')
+				die_at(where, "-drive file= needs a file name");
+			free(d->file);
+			d->file = xstrdup(val);
+			have_file = true;
+		} else if (!strcmp(key, "format")) {
+			if (strcmp(val, "raw") != 0 && strcmp(val, "qcow2") != 0)
+				die_at(where, "unknown disk image format '%s' in -drive (use raw or qcow2)", val);
+			free(d->format);
+			d->format = xstrdup(val);
+		} else if (!strcmp(key, "if")) {
+			if (strcmp(val, "ide") != 0 && strcmp(val, "none") != 0)
+				die_at(where, "unsupported -drive interface 'if=%s' (use if=ide or if=none)", val);
+			d->none = !strcmp(val, "none");
+		} else if (!strcmp(key, "media")) {
+			if (!strcmp(val, "disk"))
+				d->media = IDE_MEDIA_DISK;
+			else if (!strcmp(val, "cdrom"))
+				d->media = IDE_MEDIA_CDROM;
+			else
+				die_at(where, "unknown -drive media '%s' (use media=disk or media=cdrom)", val);
+		} else if (!strcmp(key, "index")) {
+			if (val[0] < '0' || val[0] > '3' || val[1] != '\0')
+				die_at(where, "invalid -drive index '%s' (IDE has positions 0 to 3)", val);
+			d->index = val[0] - '0';
+		} else if (!strcmp(key, "readonly") || !strcmp(key, "read-only")) {
+			if ((d->read_only = parse_on_off(val)) < 0)
+				die_at(where, "invalid value '%s' for -drive %s (use on or off)", val, key);
+		} else if (!strcmp(key, "snapshot")) {
+			if ((d->snapshot = parse_on_off(val)) < 0)
+				die_at(where, "invalid value '%s' for -drive snapshot (use on or off)", val);
+		} else if (!strcmp(key, "id")) {
+			/* accepted: nothing refers to drive ids yet */
+		} else {
+			die_at(where, "unknown -drive key '%s' (known: file, format, if, media, index, readonly, snapshot, id)",
+			       key);
+		}
+		if (!more)
+			break;
+	}
+	free(buf);
+	if (!have_file && d->media == IDE_MEDIA_DISK)
+		die_at(where, "-drive needs file=FILE for a disk (only a CD-ROM drive may be empty)");
+}
+
+/* -boot order=LETTERS (or just LETTERS): a floppy, c disk, d CD-ROM, n network. */
+static void parse_boot(struct options *o, const char *v, const char *where)
+{
+	const char *letters = strncmp(v, "order=", 6) == 0 ? v + 6 : v;
+
+	if (*letters == '\0' || strchr(letters, ',') || strchr(letters, '='))
+		die_at(where, "invalid -boot '%s' (use -boot order=LETTERS, e.g. order=cd)", v);
+	for (const char *c = letters; *c; c++)
+		if (!strchr("acdn", *c))
+			die_at(where, "unknown boot device '%c' in -boot (use c for disk, d for CD-ROM)", *c);
+	o->boot_order = letters;
 }
 
 /* where: "FILE:LINE" for options read from -config, NULL on the command line. */
@@ -228,6 +398,9 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 				die("memory size '%s' is too small: -m needs at least 2M", v);
 			if (o->ram_size & 0xfff)
 				die("memory size '%s' is not a multiple of 4 KiB", v);
+			if (o->ram_size > host_memory())
+				die("memory size '%s' is more than this host's %llu MiB of RAM; use a smaller -m",
+				    v, (unsigned long long)(host_memory() >> 20));
 		} else if (!strcmp(a, "-smp")) {
 			uint64_t n;
 			ARG();
@@ -243,25 +416,51 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			}
 			o->cpu = v;
 		} else if (!strcmp(a, "-serial")) {
+			char err[300];
 			ARG();
-			if (!valid_chardev(v))
-				die("unknown serial back end '%s' (use stdio, file:PATH or none)", v);
-			o->serial = v;
+			if (o->serial_from_config && where == NULL) {
+				o->nserial = 0;	/* the command line wins over -config */
+				o->serial_from_config = false;
+			}
+			if (o->nserial >= 4)
+				die("too many -serial options: there are four serial ports (COM1-COM4)");
+			if (serial_backend_check(v, "serial", err, sizeof(err)) < 0)
+				die("%s", err);
+			o->serial[o->nserial++] = v;
+			o->serial_from_config |= where != NULL;
 		} else if (!strcmp(a, "-debugcon")) {
+			char err[300];
 			ARG();
-			if (!valid_chardev(v))
-				die("unknown debugcon back end '%s' (use stdio, file:PATH or none)", v);
+			if (serial_backend_check(v, "debugcon", err, sizeof(err)) < 0)
+				die("%s", err);
 			o->debugcon = v;
+		} else if (!strcmp(a, "-device")) {
+			char err[300];
+			ARG();
+			if (!strcmp(v, "help") || !strcmp(v, "?")) {
+				devices_help(stdout);
+				exit(0);
+			}
+			if (devices_check(v, err, sizeof(err)) < 0)
+				die("%s", err);
+			if (o->ndevices >= (int)(sizeof(o->devices) / sizeof(o->devices[0])))
+				die("too many -device options (at most %d)",
+				    (int)(sizeof(o->devices) / sizeof(o->devices[0])));
+			o->devices[o->ndevices++] = v;
 		} else if (!strcmp(a, "-display")) {
 			ARG();
-			if (!strcmp(v, "sdl"))
-				die("the SDL display is not available yet; use -display none");
-			if (strcmp(v, "none") != 0)
-				die("unknown display '%s' (use -display none)", v);
+			if (!strcmp(v, "sdl") && !HAVE_SDL2)
+				die("this nestemu was built without SDL2; use -display none");
+			if (strcmp(v, "none") != 0 && strcmp(v, "sdl") != 0)
+				die("unknown display '%s' (use -display sdl or none)", v);
 			o->display = v;
+		} else if (!strcmp(a, "-vga")) {
+			ARG();
+			if (strcmp(v, "std") != 0 && strcmp(v, "none") != 0)
+				die("unknown VGA card '%s' (use -vga std or none)", v);
+			o->vga = v;
 		} else if (!strcmp(a, "-nographic")) {
-			o->display = "none";
-			o->serial = "stdio";
+			o->display = "none";	/* COM1 is on stdio unless -serial says otherwise */
 		} else if (!strcmp(a, "-no-reboot")) {
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-d")) {
@@ -295,6 +494,28 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 			o->start_stopped = true;
 		} else if (!strcmp(a, "-snapshot")) {
 			o->snapshot = true;
+		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
+			   !strcmp(a, "-hdd") || !strcmp(a, "-cdrom")) {
+			struct drive_opt *d;
+			ARG();
+			d = new_drive(o, where, a[1] == 'h' ? (a[3] == 'a' ? "-hda" : a[3] == 'b' ? "-hdb"
+								: a[3] == 'c' ? "-hdc" : "-hdd")
+							   : "-cdrom");
+			d->file = xstrdup(v);
+			if (a[1] == 'c') {
+				d->media = IDE_MEDIA_CDROM;
+				d->index = 2;
+			} else {
+				d->index = a[3] - 'a';
+			}
+		} else if (!strcmp(a, "-drive")) {
+			ARG();
+			parse_drive(o, v, where);
+		} else if (!strcmp(a, "-boot")) {
+			ARG();
+			parse_boot(o, v, where);
+		} else if (!strcmp(a, "-L")) {
+			ARG(); o->firmware_dir = v;
 		} else if (!strcmp(a, "-name")) {
 			ARG(); o->name = v;
 		} else if (!strcmp(a, "-config") && where == NULL) {
@@ -312,7 +533,8 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 {
 	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
 					    "serial", "debugcon", "display", "monitor", "no-reboot",
-					    "name", NULL };
+					    "name", "vga", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
+					    "snapshot", NULL };
 	const char *path = NULL;
 	char err[600];
 
@@ -334,16 +556,74 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 		args[0] = argv[0];
 		args[1] = opt;
 		args[2] = cf->e[i].value;
-		if (!strcmp(cf->e[i].key, "no-reboot")) {
+		if (!strcmp(cf->e[i].key, "no-reboot") || !strcmp(cf->e[i].key, "snapshot")) {
 			bool on;
 			if (!config_parse_bool(cf->e[i].value, &on))
-				die_at(where, "invalid value '%s' for no-reboot (use yes or no)",
-				       cf->e[i].value);
+				die_at(where, "invalid value '%s' for %s (use yes or no)",
+				       cf->e[i].value, cf->e[i].key);
 			if (on)
 				parse_args(2, args, o, where);
 			continue;
 		}
 		parse_args(3, args, o, where);
+	}
+}
+
+static const char *const ide_slot_names[IDE_DRIVES] = {
+	"primary master", "primary slave", "secondary master", "secondary slave",
+};
+
+/*
+ * Places the drives on the IDE positions (explicit ones first, then each
+ * unplaced one on the first free position) and opens their images into
+ * cfg->drives. Dies with one sentence on any conflict or bad image.
+ */
+static void open_drives(const struct options *o, struct machine_config *cfg)
+{
+	int owner[IDE_DRIVES] = { -1, -1, -1, -1 }, index[MAX_DRIVE_OPTS];
+	char err[600];
+
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		index[k] = d->index;
+		if (d->none || d->index < 0)
+			continue;
+		if (owner[d->index] >= 0)
+			die("IDE position %d (%s) is given twice, by %s and by %s; use another index",
+			    d->index, ide_slot_names[d->index], o->drives[owner[d->index]].what, d->what);
+		owner[d->index] = k;
+	}
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		int i = 0;
+		if (d->none || d->index >= 0)
+			continue;
+		while (i < IDE_DRIVES && owner[i] >= 0)
+			i++;
+		if (i == IDE_DRIVES)
+			die("no free IDE position for %s '%s': all four are taken", d->what,
+			    d->file ? d->file : "");
+		owner[i] = k;
+		index[k] = i;
+	}
+	for (int k = 0; k < o->ndrives; k++) {
+		const struct drive_opt *d = &o->drives[k];
+		bool cd = d->media == IDE_MEDIA_CDROM;
+		struct block_options bo = {
+			.file = d->file,
+			.format = d->format,
+			.read_only = cd || d->read_only == 1,
+			.snapshot = !cd && (d->snapshot == 1 || (d->snapshot < 0 && o->snapshot)),
+		};
+		struct block_backend *blk = NULL;
+
+		if (d->file && block_open(&blk, &bo, err, sizeof(err)) < 0)
+			die("%s", err);
+		if (d->none) {
+			block_close(blk);
+			continue;
+		}
+		cfg->drives[index[k]] = (struct ide_drive_config){ .media = d->media, .blk = blk };
 	}
 }
 
@@ -357,12 +637,12 @@ static double now_seconds(void)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .ram_size = 128ull << 20, .ncpus = 1, .serial = "stdio",
-			     .debugcon = "stdio", .icount_shift = -1 };
+	struct options o = { .ram_size = 128ull << 20, .ncpus = 1, .debugcon = "stdio",
+			     .icount_shift = -1 };
 	struct machine_config cfg;
 	struct machine *m;
 	enum machine_stop stop;
-	char err[512];
+	char err[512], firmware[4096];
 	double t0, t1;
 	int status;
 
@@ -372,12 +652,22 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o, NULL);
 	if (o.start_stopped && !o.monitor && !o.monitor_script)
 		die("-S needs -monitor or -monitor-script (nothing could continue the machine)");
-	if (!o.bios && !o.kernel)
-		die("nothing to boot: pass -kernel FILE (a Multiboot kernel) or -bios FILE (a ROM image); see nestemu --help");
+	if (!o.bios && !o.kernel) {
+		snprintf(firmware, sizeof(firmware), "%s/bios.bin",
+			 o.firmware_dir ? o.firmware_dir : NESTEMU_FIRMWARE_DIR);
+		if (access(firmware, R_OK) != 0)
+			die("nothing to boot: the default firmware %s cannot be read (install Debian's seabios package, or pass -L DIR, -bios FILE or -kernel FILE)",
+			    firmware);
+		o.bios = firmware;
+	}
 	if (o.initrd && !o.kernel)
 		die("-initrd needs -kernel");
 	if (o.append && !o.kernel)
 		die("-append needs -kernel");
+	if (o.vga == NULL)
+		o.vga = "std";
+	if (o.display == NULL)
+		o.display = HAVE_SDL2 && (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY")) ? "sdl?" : "none";
 
 	cfg = (struct machine_config){
 		.ram_size = o.ram_size,
@@ -385,12 +675,34 @@ int main(int argc, char **argv)
 		.cpu_spec = o.cpu,
 		.no_reboot = o.no_reboot,
 		.icount_limit = o.max_insns,
-		.serial = o.serial,
+		.serial = o.nserial ? o.serial[0] : "stdio",
+		.serial_more = { o.serial[1], o.serial[2], o.serial[3] },
 		.debugcon = o.debugcon,
 		.icount = o.icount_shift >= 0,
 		.icount_shift = o.icount_shift >= 0 ? (unsigned)o.icount_shift : 0,
+		.boot_order = o.boot_order,
+		.vga = o.vga,
+		.display = strcmp(o.display, "sdl?") == 0 ? "sdl" : o.display,
+		.devices = o.devices,
+		.ndevices = o.ndevices,
 	};
+	/* The card's ROM BAR holds the VGA BIOS for firmware to run; a direct
+	 * kernel boot runs no firmware and needs none. */
+	if (!o.kernel && strcmp(o.vga, "std") == 0) {
+		if (access(VGA_BIOS_DEFAULT, R_OK) == 0)
+			cfg.vga_bios = VGA_BIOS_DEFAULT;
+		else
+			fprintf(stderr, "nestemu: no VGA BIOS at %s, so the firmware cannot show a picture (install Debian's seabios package).\n",
+				VGA_BIOS_DEFAULT);
+	}
+	open_drives(&o, &cfg);
 	m = machine_create(&cfg, err, sizeof(err));
+	if (m == NULL && strcmp(o.display, "sdl?") == 0) {
+		/* The default display could not open (no usable X/Wayland server): run without one. */
+		cfg.display = "none";
+		open_drives(&o, &cfg);	/* the failed machine_create closed them */
+		m = machine_create(&cfg, err, sizeof(err));
+	}
 	if (m == NULL)
 		die("%s", err);
 	m->log.mask = o.log_mask;
@@ -452,5 +764,9 @@ int main(int argc, char **argv)
 	}
 	machine_destroy(m);
 	config_free(&cf);
+	for (int k = 0; k < o.ndrives; k++) {
+		free(o.drives[k].file);
+		free(o.drives[k].format);
+	}
 	return status;
 }

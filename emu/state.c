@@ -55,6 +55,20 @@ int machine_register_state(struct machine *m, const struct state_section *s)
 	return 0;
 }
 
+int state_unregister(struct machine *m, const char *name)
+{
+	struct state_registry *r = m->state;
+
+	for (int i = 0; i < state_count(m); i++)
+		if (strcmp(r->s[i].name, name) == 0) {
+			free((char *)r->s[i].name);
+			memmove(&r->s[i], &r->s[i + 1], (size_t)(r->n - i - 1) * sizeof(r->s[0]));
+			r->n--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 void state_registry_free(struct state_registry *reg)
 {
 	if (reg) {

@@ -65,6 +65,10 @@ struct state_section {
 int machine_register_state(struct machine *m, const struct state_section *s)
 	__attribute__((warn_unused_result));
 
+/* Drops a section (tests replacing a board device with their own
+ * instance). 0 or -ENOENT. */
+int state_unregister(struct machine *m, const char *name);
+
 /* The registry hanging off struct machine (m->state). */
 struct state_registry;
 void state_registry_free(struct state_registry *reg);

@@ -30,6 +30,7 @@
 #include "monitor.h"
 #include "../emu/cpu/cpu.h"
 #include "../emu/cpu/cpuid.h"
+#include "../emu/dev/acpi_pm.h"
 #include "../emu/mmu/mmu.h"
 #include "../emu/snapshot.h"
 
@@ -275,27 +276,25 @@ static int cmd_step(struct monitor *mon, FILE *out, int argc, char **argv)
 {
 	struct machine *m = mon_machine(mon);
 	struct cpu *c = mon_cpu(mon);
-	uint64_t n = 1, done = 0, start = c->icount;
+	uint64_t n = 1, start = c->icount, done;
+	enum machine_stop s;
 
 	if (argc > 1 && (!mon_parse_value(mon, argv[1], &n) || n == 0 || n > (1ull << 40)))
 		return mon_error(out, "invalid instruction count '%s'", argv[1]);
 	if (monitor_vm_running(mon))
 		return mon_error(out, "the machine is running; stop it first (stop)");
-	/* One step at a time: a step that delivers a fault retires nothing,
-	 * so loop until n instructions retired (bounded, in case of a fault loop). */
-	for (uint64_t tries = 0; done < n && tries < 4 * n + 64; tries++) {
-		if (c->halted && !(c->pending & (PEND_NMI | PEND_INIT | PEND_SIPI | PEND_SMI)) &&
-		    !((c->pending & PEND_INTR) && (c->rflags & FL_IF)))
-			break;
-		if (m->stop == STOP_EXIT || m->reset_pending)
-			break;
-		(void)cpu_run(c, 1);
-		c->pending &= ~(uint32_t)PEND_EXIT;
-		done = c->icount - start;
-	}
-	m->paused = true;
-	fprintf(out, "stepped %" PRIu64 " instruction%s; rip=0x%016" PRIx64 "%s\n", done,
-		done == 1 ? "" : "s", c->rip, c->halted ? " (halted)" : "");
+	if (m->stop == STOP_EXIT)
+		return mon_error(out, "the machine has powered off");
+	/* Through the run loop: timers fire, interrupts arrive, -max-insns counts. */
+	mon_note_resume(mon);
+	s = machine_step(m, c, n);
+	if (s != STOP_EXIT)
+		m->paused = true;
+	c = mon_cpu(mon);
+	done = c->icount >= start ? c->icount - start : c->icount;	/* a reset restarts the count */
+	fprintf(out, "stepped %" PRIu64 " instruction%s; rip=0x%016" PRIx64 "%s%s\n", done,
+		done == 1 ? "" : "s", c->rip, c->halted ? " (halted)" : "",
+		s == STOP_ICOUNT ? " (the -max-insns limit)" : s == STOP_EXIT ? " (powered off)" : "");
 	return 0;
 }
 
@@ -308,9 +307,20 @@ static int cmd_system_reset(struct monitor *mon, FILE *out, int argc, char **arg
 
 static int cmd_powerdown(struct monitor *mon, FILE *out, int argc, char **argv)
 {
-	fprintf(out, "no ACPI power button yet: powering off now (exit status 0)\n");
-	machine_request_exit(mon_machine(mon), 0);
-	mon_machine(mon)->paused = false;
+	struct machine *m = mon_machine(mon);
+	struct acpi_pm *pm = machine_acpi_pm(m);
+
+	if (pm == NULL) {
+		fprintf(out, "no ACPI power button on this machine: powering off now (exit status 0)\n");
+		machine_request_exit(m, 0);
+		m->paused = false;
+		return 0;
+	}
+	/* As a real button: the guest's ACPI code sees PWRBTN_STS (and an SCI
+	 * when it enabled PWRBTN_EN) and decides; S5 then ends the run. */
+	acpi_pm_power_button(pm);
+	fprintf(out, "ACPI power button pressed%s\n",
+		monitor_vm_running(mon) ? "" : " (the guest sees it when the machine continues)");
 	return 0;
 }
 
@@ -454,7 +464,8 @@ const struct mon_cmd mon_ctl_cmds[] = {
 	  3, 3, ";;k:r|w|rw" },
 	{ "delete", "N", "delete breakpoint or watchpoint N", cmd_delete, 1, 1, "" },
 	{ "system_reset", "", "reset the machine", cmd_system_reset, 0, 0, "" },
-	{ "system_powerdown", "", "power the machine off (exit status 0)", cmd_powerdown, 0, 0, "" },
+	{ "system_powerdown", "", "press the ACPI power button (the guest powers off)", cmd_powerdown,
+	  0, 0, "" },
 	{ "quit", "", "quit nestemu", cmd_quit, 0, 0, "" },
 	{ "q", "", "same as quit", cmd_quit, 0, 0, "" },
 	{ "set", "cpu expose-virtualization on|off",

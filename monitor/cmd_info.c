@@ -4,18 +4,20 @@
  *
  * Nothing here changes guest state: linear addresses are translated with
  * mmu_walk_info (no accessed/dirty updates, no faults) and only RAM/ROM
- * is read, never MMIO. Device topics (pci, pic, lapic, ...) are
- * placeholders until the device registers its provider with
- * monitor_add_info(), which then takes precedence.
+ * is read, never MMIO. The device topics (pci, irq, pic, lapic, ioapic)
+ * are in cmd_dev.c; a provider registered with monitor_add_info() takes
+ * precedence over a built-in topic of the same name.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "config.h"
 #include "monitor.h"
 #include "../emu/cpu/cpu.h"
 #include "../emu/cpu/cpuid.h"
+#include "../emu/dev/ide.h"
 #include "../emu/mmu/mmu.h"
 #include "../emu/snapshot.h"
 #include "../emu/state.h"
@@ -278,9 +280,44 @@ static int info_state(struct monitor *mon, FILE *out, int argc, char **argv)
 	return 0;
 }
 
-static int info_placeholder(struct monitor *mon, FILE *out, int argc, char **argv)
+/* ---- info block: the IDE drives (emu/dev/ide.c prints them) ---- */
+
+static int info_block(struct monitor *mon, FILE *out, int argc, char **argv)
 {
-	fprintf(out, "%s: not available yet (the device is not part of this machine)\n", argv[0]);
+	ide_info(mon_machine(mon)->ide, out);
+	return 0;
+}
+
+/* CRC32 of every section's saved image (fields, then blob): two runs that
+ * should be in the same state print the same lines. */
+static int info_checksum(struct monitor *mon, FILE *out, int argc, char **argv)
+{
+	struct machine *m = mon_machine(mon);
+	uLong total = crc32(0, NULL, 0);
+
+	if (state_register_core(m) < 0)
+		return mon_error(out, "out of memory");
+	for (int i = 0; i < state_count(m); i++) {
+		const struct state_section *s = state_get(m, i);
+		size_t fsz = state_fields_size(s), blen = 0;
+		uint8_t *img = malloc(fsz ? fsz : 1);
+		if (img == NULL)
+			return mon_error(out, "out of memory");
+		if (s->pre_save)
+			s->pre_save(s->base);
+		state_fields_save(s, img);
+		uLong crc = crc32_z(crc32(0, NULL, 0), img, fsz);
+		free(img);
+		if (s->blob) {
+			const void *b = s->blob(s->base, &blen);
+			crc = crc32_z(crc, b, blen);
+		}
+		if (argc < 2 || !strcmp(argv[1], s->name))
+			fprintf(out, "%-12s %08lx\n", s->name, crc);
+		total = crc32_z(total, (const Bytef *)&crc, sizeof(crc));
+	}
+	if (argc < 2)
+		fprintf(out, "%-12s %08lx\n", "all", total);
 	return 0;
 }
 
@@ -296,12 +333,16 @@ const struct mon_cmd mon_info_cmds[] = {
 	{ "breakpoints", "", "list breakpoints and watchpoints", mon_info_breakpoints, 0, 0, "" },
 	{ "state", "[SECTION [FIELD]]", "saved-state sections, or one section's fields", info_state,
 	  0, 2, "" },
-	{ "pci", "", "PCI devices", info_placeholder, 0, -1, "" },
-	{ "irq", "", "interrupt statistics", info_placeholder, 0, -1, "" },
-	{ "pic", "", "the 8259 PICs", info_placeholder, 0, -1, "" },
-	{ "lapic", "", "the local APIC", info_placeholder, 0, -1, "" },
-	{ "ioapic", "", "the I/O APIC", info_placeholder, 0, -1, "" },
-	{ "block", "", "block devices", info_placeholder, 0, -1, "" },
+	{ "vga", "", "the VGA card's mode (and the text on screen)", mon_info_vga, 0, 0, "" },
+	{ "checksum", "[SECTION]", "CRC32 of each saved-state section (compare two runs)",
+	  info_checksum, 0, 1, "" },
+	{ "pci", "", "PCI functions: IDs, class, BARs, INTx routing", mon_info_pci, 0, 0, "" },
+	{ "irq", "", "interrupts raised and line levels per GSI", mon_info_irq, 0, 0, "" },
+	{ "pic", "", "the 8259 pair: IRR, ISR, IMR, vector base, ELCR", mon_info_pic, 0, 0, "" },
+	{ "lapic", "", "the selected vCPU's local APIC, decoded", mon_info_lapic, 0, 0, "" },
+	{ "ioapic", "", "the I/O APIC's redirection entries, decoded", mon_info_ioapic, 0, 0, "" },
+	{ "block", "", "the disks: position, media, file, format, size, read-only, backing chain",
+	  info_block, 0, 0, "" },
 	{ NULL },
 };
 
@@ -508,11 +549,6 @@ static int cmd_memsave(struct monitor *mon, FILE *out, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_nodisplay(struct monitor *mon, FILE *out, int argc, char **argv)
-{
-	return mon_error(out, "no display yet: %s needs the VGA device", argv[0]);
-}
-
 static int cmd_info(struct monitor *mon, FILE *out, int argc, char **argv)
 {
 	return mon_info(mon, out, argc, argv);
@@ -526,8 +562,5 @@ const struct mon_cmd mon_inspect_cmds[] = {
 	{ "xp", "/FMT ADDR", "dump memory at a physical address (FMT as for x)", cmd_x, 1, 1, "" },
 	{ "memsave", "ADDR SIZE FILE", "save linear memory to a file", cmd_memsave, 3, 3, ";;f" },
 	{ "pmemsave", "ADDR SIZE FILE", "save physical memory to a file", cmd_memsave, 3, 3, ";;f" },
-	{ "screendump", "FILE.png", "save the screen (needs a display)", cmd_nodisplay, 1, 1, "png" },
-	{ "sendkey", "KEYS", "send keys, e.g. ctrl-alt-delete (needs a display)", cmd_nodisplay, 1,
-	  1, "k:ctrl-alt-delete|ret|esc|tab|spc" },
 	{ NULL },
 };

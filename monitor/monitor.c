@@ -52,7 +52,8 @@ static const struct mon_cmd builtin_cmds[] = {
 	{ NULL },
 };
 
-static const struct mon_cmd *const cmd_tables[] = { builtin_cmds, mon_inspect_cmds, mon_ctl_cmds };
+static const struct mon_cmd *const cmd_tables[] = { builtin_cmds, mon_inspect_cmds, mon_ctl_cmds,
+						     mon_display_cmds };
 #define NTABLES (sizeof(cmd_tables) / sizeof(cmd_tables[0]))
 
 /* ---- Lifecycle and accessors ---- */

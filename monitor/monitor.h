@@ -103,7 +103,15 @@ struct mon_cmd {
 extern const struct mon_cmd mon_inspect_cmds[];
 extern const struct mon_cmd mon_info_cmds[];
 extern const struct mon_cmd mon_ctl_cmds[];
+extern const struct mon_cmd mon_display_cmds[];	/* screendump, sendkey (cmd_display.c) */
 int mon_info_breakpoints(struct monitor *mon, FILE *out, int argc, char **argv);
+int mon_info_vga(struct monitor *mon, FILE *out, int argc, char **argv);
+/* Device topics (cmd_dev.c). */
+int mon_info_pci(struct monitor *mon, FILE *out, int argc, char **argv);
+int mon_info_irq(struct monitor *mon, FILE *out, int argc, char **argv);
+int mon_info_pic(struct monitor *mon, FILE *out, int argc, char **argv);
+int mon_info_lapic(struct monitor *mon, FILE *out, int argc, char **argv);
+int mon_info_ioapic(struct monitor *mon, FILE *out, int argc, char **argv);
 
 /* Shared helpers. */
 struct machine *mon_machine(struct monitor *mon);

@@ -17,8 +17,8 @@
  * sentence that says what to fix into err ("'disk.qcow2' is not a valid
  * qcow2 image: the L1 table lies beyond the end of the file").
  */
-#ifndef NESTEMU_BLOCK_H
-#define NESTEMU_BLOCK_H
+#ifndef NESTEMU_BLOCK_BLOCK_H
+#define NESTEMU_BLOCK_BLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,5 +50,7 @@ const char *block_format(const struct block_backend *b);	/* "raw", "qcow2" */
 const char *block_filename(const struct block_backend *b);
 /* The backing file chain for `info block` ("base.qcow2 -> base.raw"), or "" when none. */
 const char *block_backing_chain(const struct block_backend *b);
+/* One sentence on why the last request failed (file and problem), or "" when none has. */
+const char *block_last_error(const struct block_backend *b);
 
 #endif

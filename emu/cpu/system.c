@@ -115,7 +115,7 @@ static bool pdptes_ok(struct cpu *cpu, uint64_t cr3)
 	uint64_t base = cr3 & 0xffffffe0ull;
 	uint64_t rsvd = phys_rsvd(cpu) | 0x1e6ull;	/* 63:MAXPHYADDR, 8:5, 2:1 */
 	for (unsigned k = 0; k < 4; k++) {
-		uint64_t e = phys_read_u(cpu->m, base + 8 * k, 8);
+		uint64_t e = phys_read_u(cpu->m, (base + 8 * k) & ~cpu->m->a20_clear, 8);
 		if ((e & 1) && (e & rsvd))
 			return false;
 	}

@@ -8,12 +8,18 @@
  * the "QEMU CFG" signature as a big-endian 64-bit value. File keys are
  * handed out in the order files are added and the directory is rebuilt
  * (sorted by name) on every change.
+ *
+ * Saved state: the selector, the offset into the selected item and the
+ * DMA address's latched high half. The items are configuration built at
+ * machine creation, not saved; none is guest-writable today (a writable
+ * item would need its contents in the section).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "machine.h"
+#include "state.h"
 #include "cpu/cpuid.h"
 #include "dev/acpi.h"
 #include "dev/fw_cfg.h"
@@ -34,8 +40,13 @@ struct fw_cfg {
 	struct fw_item items[FW_CFG_MAX_KEYS];
 	int nfiles;
 	uint16_t sel;
-	size_t off;
+	uint64_t off;
 	uint32_t dma_hi;
+};
+
+static const struct state_field fw_cfg_fields[] = {
+	STATE_FIELD(struct fw_cfg, sel, SF_HEX), STATE_FIELD(struct fw_cfg, off, SF_DEC),
+	STATE_FIELD(struct fw_cfg, dma_hi, SF_HEX), STATE_END,
 };
 
 /* The item of a key: bit 14 (write channel) is ignored; bit 15 selects the
@@ -326,6 +337,9 @@ struct fw_cfg *fw_cfg_create(struct machine *m, char *err, size_t errlen)
 		r = fw_cfg_add_i32(f, FW_CFG_ID, FW_CFG_ID_TRADITIONAL | FW_CFG_ID_DMA);
 	if (r == 0)
 		r = rebuild_dir(f);
+	if (r == 0)
+		r = machine_register_state(m, &(struct state_section){
+			.name = "fw_cfg", .version = 1, .fields = fw_cfg_fields, .base = f });
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create fw_cfg (ports 0x510-0x511, 0x514-0x51B): %s",
 			 strerror(-r));

@@ -18,8 +18,8 @@
  * pulses the CPU reset line: machine_request_reset).
  *
  * Output port: bit 0 is the reset line (writing 0 resets), bit 1 the A20
- * gate (machine->a20, bit A20_I8042; the memory system does not wrap
- * addresses at 1 MiB yet), bits 4/5 the buffer-full lines. A20 starts
+ * gate (machine_set_a20, input A20_I8042: with port 0x92's bit also
+ * clear, CPU addresses wrap at 1 MiB), bits 4/5 the buffer-full lines. A20 starts
  * enabled, as on QEMU.
  *
  * Keyboard: reset 0xFF (0xFA 0xAA), LEDs 0xED, echo 0xEE, scan code set
@@ -166,10 +166,7 @@ static void reply(struct i8042 *k, uint8_t v, bool aux)
 
 static void set_a20(struct i8042 *k)
 {
-	if (k->outport & OUT_A20)
-		k->m->a20 |= A20_I8042;
-	else
-		k->m->a20 &= (uint8_t)~A20_I8042;
+	machine_set_a20(k->m, A20_I8042, k->outport & OUT_A20);
 }
 
 static void write_outport(struct i8042 *k, uint8_t v)

@@ -122,6 +122,11 @@ uint32_t ioapic_reg_read(struct ioapic *s, uint8_t reg)
 	}
 }
 
+uint32_t ioapic_pin_levels(const struct ioapic *s)
+{
+	return s->pins;
+}
+
 void ioapic_reg_write(struct ioapic *s, uint8_t reg, uint32_t v)
 {
 	if (reg == 0x00) {

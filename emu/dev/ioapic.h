@@ -39,6 +39,8 @@ void ioapic_eoi(void *opaque, int vector);
 /* Register access through IOREGSEL/IOWIN (tests, monitor). */
 uint32_t ioapic_reg_read(struct ioapic *s, uint8_t reg);
 void ioapic_reg_write(struct ioapic *s, uint8_t reg, uint32_t value);
+/* Input pin levels as seen at the pins, bit n = pin n (monitor). */
+uint32_t ioapic_pin_levels(const struct ioapic *s);
 /* MMIO handlers, also usable directly by tests. */
 uint64_t ioapic_mmio_read(void *opaque, uint64_t offset, unsigned size);
 void ioapic_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size);

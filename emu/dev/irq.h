@@ -10,6 +10,8 @@
 #ifndef NESTEMU_IRQ_H
 #define NESTEMU_IRQ_H
 
+#include <stdint.h>
+
 struct machine;
 
 typedef void (*irq_handler)(void *opaque, int n, int level);
@@ -45,6 +47,10 @@ static inline void irq_pulse(const struct irq *q)
  */
 void machine_set_gsi(struct machine *m, int gsi, int level);
 void machine_set_isa_irq(struct machine *m, int irq, int level);
+/* Statistics ("info irq"): rising edges driven on GSI gsi (0..MACHINE_NGSI-1,
+ * ISA IRQ 0 counted as GSI 2) and its last level, from every source. */
+#define MACHINE_NGSI 24
+void machine_irq_stat(const struct machine *m, int gsi, uint64_t *raised, int *level);
 /* An irq that drives GSI n / ISA IRQ n of machine m. */
 struct irq machine_gsi(struct machine *m, int n);
 struct irq machine_isa_irq(struct machine *m, int n);

@@ -7,9 +7,8 @@
  *   00:00.0  i440FX host bridge 8086:1237 rev 2, class 0600: PAM and SMRAM
  *   00:01.0  PIIX3 ISA bridge 8086:7000, class 0601, multi-function: PIRQ
  *            route registers 0x60-0x63 (power-on 0x80, disabled)
- *   00:01.1  PIIX3 IDE 8086:7010, class 0101 prog-if 0x80 (legacy ports,
- *            bus-master capable), BAR4 the 16-byte bus-master block; the
- *            IDE device model attaches its handlers to that function
+ *   (00:01.1, the PIIX3 IDE function, is emu/dev/ide.c's device, added
+ *            through pci_add_device like any other)
  *   00:01.3  PIIX4 ACPI/PM 8086:7113 rev 3, class 0680, INTA (SCI, IRQ 9):
  *            PMBASE 0x40 reads ACPI_PM_BASE | 1 and PMREGMISC 0x80 = 1 at
  *            power-on (the block is always decoded at ACPI_PM_BASE; a guest
@@ -31,12 +30,20 @@
  *   none   no region (the ROM or open bus below shows through).
  * SMRAM (0x72): D_OPEN maps RAM over the VGA window 0xA0000-0xBFFFF;
  * D_LCK makes D_OPEN read 0 and the register read-only until reset.
+ *
+ * Saved state: one section per function ("pci-SS.F": configuration space,
+ * write mask, which SMRAM locking changes, and the INTx level), loaded
+ * by re-decoding the BARs; and the bus ("pci": the 0xCF8 latch and the
+ * ISA IRQ levels driven), loaded by remapping PAM and SMRAM from the
+ * host bridge's registers. A device model's own registers are its own
+ * section.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "machine.h"
+#include "state.h"
 #include "dev/acpi_pm.h"
 #include "dev/pci.h"
 
@@ -50,6 +57,7 @@
 
 struct pam_region {
 	uint64_t base, size;
+	const char *name;	/* the region's name, so only it is removed */
 };
 
 /* A write-only (WE) PAM run: MMIO whose offsets are made absolute by base. */
@@ -68,7 +76,7 @@ struct pci_bus {
 	struct pam_wo pam_wo[PAM_CHUNKS];
 	int npam;
 	bool smram_mapped;
-	struct pci_device host, isa, ide, pm;
+	struct pci_device host, isa, pm;
 };
 
 /* ---- helpers ---- */
@@ -147,7 +155,8 @@ static void bar_unmap(struct pci_device *d, int n)
 	if (b->kind == PCI_BAR_IO)
 		(void)machine_remove_io(m, (uint16_t)b->addr, (uint16_t)b->size);
 	else
-		(void)memmap_remove(&m->mem, b->addr, b->size);
+		(void)memmap_remove_owned(&m->mem, b->addr, b->size, b->name ? b->name : d->name,
+					  b->opaque);
 	b->addr = PCI_BAR_UNMAPPED;
 }
 
@@ -310,7 +319,8 @@ static void pam_update(struct pci_bus *bus)
 	struct memmap *mm = &bus->m->mem;
 
 	for (int k = 0; k < bus->npam; k++)
-		(void)memmap_remove(mm, bus->pam[k].base, bus->pam[k].size);
+		(void)memmap_remove_owned(mm, bus->pam[k].base, bus->pam[k].size, bus->pam[k].name,
+					  NULL);
 	bus->npam = 0;
 	for (int c = 0; c < PAM_CHUNKS;) {
 		unsigned mode = pam_mode(bus, c);
@@ -338,7 +348,8 @@ static void pam_update(struct pci_bus *bus)
 			continue;
 		/* Regions are added at priority 0 with a later seq than the
 		 * loaders' ROM, so they win over it. */
-		bus->pam[bus->npam++] = (struct pam_region){ base, size };
+		bus->pam[bus->npam++] = (struct pam_region){ base, size,
+			mode == (PAM_RE | PAM_WE) ? "pam-ram" : mode == PAM_RE ? "pam-rom" : "pam-wo" };
 	}
 }
 
@@ -350,7 +361,7 @@ static void smram_update(struct pci_bus *bus)
 	if (open == bus->smram_mapped)
 		return;
 	if (bus->smram_mapped)
-		(void)memmap_remove(mm, SMRAM_BASE, SMRAM_SIZE);
+		(void)memmap_remove_owned(mm, SMRAM_BASE, SMRAM_SIZE, "smram", NULL);
 	bus->smram_mapped = open && memmap_add_ram(mm, SMRAM_BASE, SMRAM_SIZE, SMRAM_BASE,
 						   "smram") == 0;
 }
@@ -387,6 +398,32 @@ static void pm_written(struct pci_device *d, unsigned off, unsigned size)
 	    log_on(&m->log, LOG_UNIMP))
 		log_printf(&m->log, "pci: PIIX4 PMBASE moved to 0x%x; the PM block stays at 0x%x\n",
 			   base, ACPI_PM_BASE);
+}
+
+/* ---- saved state ---- */
+
+static const struct state_field dev_fields[] = {
+	STATE_FIELD(struct pci_device, config, SF_HEX), STATE_FIELD(struct pci_device, wmask, SF_HEX),
+	STATE_FIELD(struct pci_device, irq_level, SF_DEC), STATE_END,
+};
+
+static void dev_post_load(void *base)
+{
+	bars_update(base);	/* map, move or unmap the BARs the loaded registers decode */
+}
+
+static const struct state_field bus_fields[] = {
+	STATE_FIELD(struct pci_bus, addr, SF_HEX), STATE_ARRAY(struct pci_bus, isa_level, SF_DEC),
+	STATE_END,
+};
+
+static void bus_post_load(void *base)
+{
+	struct pci_bus *bus = base;
+
+	pam_update(bus);	/* read-only shadow copies are taken again from the loaded RAM */
+	smram_update(bus);
+	irq_update(bus);
 }
 
 /* ---- configuration space ---- */
@@ -479,8 +516,17 @@ static void common_masks(struct pci_device *d)
 
 int pci_add_device(struct pci_bus *bus, struct pci_device *d, uint8_t devfn)
 {
+	char name[16];
+	int r;
+
 	if (bus->devs[devfn])
 		return -EBUSY;
+	snprintf(name, sizeof(name), "pci-%02x.%d", devfn >> 3, devfn & 7);
+	r = machine_register_state(bus->m, &(struct state_section){
+		.name = name, .version = 1, .fields = dev_fields, .base = d,
+		.post_load = dev_post_load });
+	if (r < 0)
+		return r;
 	d->bus = bus;
 	d->devfn = devfn;
 	common_masks(d);
@@ -515,7 +561,7 @@ static void ids(struct pci_device *d, uint16_t device, uint8_t rev, uint32_t cla
 /* Power-on configuration of the four fixed functions. */
 static void fixed_reset(struct pci_bus *bus)
 {
-	struct pci_device *h = &bus->host, *isa = &bus->isa, *ide = &bus->ide, *pm = &bus->pm;
+	struct pci_device *h = &bus->host, *isa = &bus->isa, *pm = &bus->pm;
 
 	memset(h->config, 0, 256);
 	memset(h->wmask, 0, 256);
@@ -538,11 +584,6 @@ static void fixed_reset(struct pci_bus *bus)
 	memset(isa->wmask + 0x70, 0xff, 8);		/* MBIRQ, APICBASE, DLC */
 	memset(isa->wmask + 0xa0, 0xff, 0x10);		/* SMI/power management */
 
-	memset(ide->config, 0, 256);
-	memset(ide->wmask, 0, 256);
-	ids(ide, 0x7010, 0x00, 0x010180);
-	memset(ide->wmask + 0x40, 0xff, 0x10);		/* IDETIM, SIDETIM */
-
 	memset(pm->config, 0, 256);
 	memset(pm->wmask, 0, 256);
 	ids(pm, 0x7113, 0x03, 0x068000);
@@ -564,20 +605,15 @@ static void fixed_masks(struct pci_bus *bus)
 	/* fixed_reset cleared the masks; restore the common ones. */
 	common_masks(&bus->host);
 	common_masks(&bus->isa);
-	common_masks(&bus->ide);
 	common_masks(&bus->pm);
-	pci_set_bar(&bus->ide, 4, &(struct pci_bar){ .kind = PCI_BAR_IO, .size = 16,
-						     .name = "piix-ide-bmdma" });
 }
 
 void pci_reset(struct pci_bus *bus)
 {
-	struct pci_bar bm = bus->ide.bars[4];
-
 	bus->addr = 0;
 	for (int k = 0; k < PCI_MAX_DEV; k++) {
 		struct pci_device *d = bus->devs[k];
-		if (d == NULL || d == &bus->host || d == &bus->isa || d == &bus->ide || d == &bus->pm)
+		if (d == NULL || d == &bus->host || d == &bus->isa || d == &bus->pm)
 			continue;
 		/* Other devices: command, BAR addresses and interrupt line back to 0. */
 		cfg_put(d->config, PCI_COMMAND, 0, 2);
@@ -592,10 +628,6 @@ void pci_reset(struct pci_bus *bus)
 	}
 	fixed_reset(bus);
 	fixed_masks(bus);
-	bus->ide.bars[4].io_read = bm.io_read;
-	bus->ide.bars[4].io_write = bm.io_write;
-	bus->ide.bars[4].opaque = bm.opaque;
-	bars_update(&bus->ide);
 	pam_update(bus);
 	smram_update(bus);
 	irq_update(bus);
@@ -616,7 +648,6 @@ struct pci_bus *pci_create(struct machine *m, const struct pci_bus_config *cfg, 
 		bus->cfg = *cfg;
 	bus->host.name = "i440fx";
 	bus->isa.name = "piix3-isa";
-	bus->ide.name = "piix3-ide";
 	bus->pm.name = "piix4-pm";
 	bus->host.config_written = host_written;
 	bus->isa.config_written = isa_written;
@@ -624,13 +655,19 @@ struct pci_bus *pci_create(struct machine *m, const struct pci_bus_config *cfg, 
 	fixed_reset(bus);
 	if (pci_add_device(bus, &bus->host, PCI_DEVFN_HOST) < 0 ||
 	    pci_add_device(bus, &bus->isa, PCI_DEVFN_ISA) < 0 ||
-	    pci_add_device(bus, &bus->ide, PCI_DEVFN_IDE) < 0 ||
 	    pci_add_device(bus, &bus->pm, PCI_DEVFN_PM) < 0) {
 		free(bus);
 		snprintf(err, errlen, "cannot create the PCI bus's fixed devices");
 		return NULL;
 	}
 	fixed_masks(bus);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = "pci", .version = 1, .fields = bus_fields, .base = bus,
+		    .post_load = bus_post_load }) < 0) {
+		free(bus);
+		snprintf(err, errlen, "out of memory registering the PCI bus state");
+		return NULL;
+	}
 	/* 0xCF9 is the reset control register (emu/dev/sysctl.c). */
 	r = machine_add_io(m, 0xcf8, 1, port_read, port_write, bus, "pci-conf-addr");
 	if (r == 0) {

@@ -1,8 +1,7 @@
 /*
  * pci.h - the PCI bus: i440FX host bridge (00:00.0), PIIX3 ISA bridge
- * (00:01.0), PIIX IDE (00:01.1, config space only) and PIIX4 ACPI/PM
- * (00:01.3, config space only), and the generic device API other devices
- * (IDE, e1000, VGA) build on.
+ * (00:01.0) and PIIX4 ACPI/PM (00:01.3, config space only), and the
+ * generic device API other devices (IDE at 00:01.1, e1000, VGA) build on.
  *
  * Configuration mechanism #1 (PCI Local Bus 3.0 3.2.2.3.2): a dword write
  * to 0xCF8 latches bus/device/function/register with bit 31 enabling it;
@@ -138,7 +137,9 @@ void pci_reset(struct pci_bus *bus);
 /*
  * Adds a device: the caller fills d->config (IDs, class, pin), masks and
  * BARs (pci_set_bar) before or right after; the bus defaults the common
- * masks (command, latency, interrupt line, BARs). 0 or -EBUSY/-ENOSPC.
+ * masks (command, latency, interrupt line, BARs), and registers the
+ * function's configuration space as saved state ("pci-SS.F").
+ * 0 or -EBUSY/-ENOMEM/-EEXIST.
  */
 int pci_add_device(struct pci_bus *bus, struct pci_device *d, uint8_t devfn)
 	__attribute__((warn_unused_result));

@@ -59,6 +59,7 @@ struct rtc {
 	struct machine *m;
 	uint8_t cmos[128];
 	uint8_t index;
+	bool nmi_disable;	/* port 0x70 bit 7, mirrored in machine->nmi_mask */
 	struct irq irq;
 	struct timer *timer;
 	int64_t base_secs;	/* the time shown at base_ns */
@@ -387,7 +388,8 @@ static void rtc_io_write(void *opaque, uint16_t port, uint32_t value, unsigned s
 
 	if (port == 0x70) {
 		r->index = value & 0x7f;
-		r->m->nmi_mask = (value & 0x80) != 0;
+		r->nmi_disable = (value & 0x80) != 0;
+		r->m->nmi_mask = r->nmi_disable;
 		if (size > 1)	/* a word write also writes the data port */
 			write_reg(r, r->index, (uint8_t)(value >> 8));
 		return;
@@ -399,12 +401,16 @@ static const struct state_field rtc_fields[] = {
 	STATE_ARRAY(struct rtc, cmos, SF_HEX), STATE_FIELD(struct rtc, index, SF_HEX),
 	STATE_FIELD(struct rtc, base_secs, SF_DEC), STATE_FIELD(struct rtc, base_ns, SF_DEC),
 	STATE_FIELD(struct rtc, frozen, SF_BOOL), STATE_FIELD(struct rtc, frozen_secs, SF_DEC),
-	STATE_FIELD(struct rtc, flags_ns, SF_DEC), STATE_END,
+	STATE_FIELD(struct rtc, flags_ns, SF_DEC), STATE_FIELD(struct rtc, nmi_disable, SF_BOOL),
+	STATE_END,
 };
 
 static void rtc_post_load(void *base)
 {
-	update_irq(base);
+	struct rtc *r = base;
+
+	r->m->nmi_mask = r->nmi_disable;
+	update_irq(r);
 }
 
 void rtc_reset(struct rtc *r)
@@ -489,7 +495,7 @@ struct rtc *rtc_create(struct machine *m, struct irq irq8, const struct rtc_conf
 		return NULL;
 	}
 	if (machine_register_state(m, &(struct state_section){
-		    .name = "rtc", .version = 1, .fields = rtc_fields, .base = r,
+		    .name = "rtc", .version = 2, .fields = rtc_fields, .base = r,
 		    .post_load = rtc_post_load }) < 0) {
 		snprintf(err, errlen, "out of memory registering the RTC state");
 		free(r);

@@ -12,6 +12,8 @@
  * driver's probe expects. The IRQ line (cfg->irq) follows IIR after every
  * register access; while the received-data interrupt is enabled, a timer
  * polls the back end every 5 ms of guest time so input wakes the guest.
+ * Saved state: the registers, the receive FIFO and the poll's deadline
+ * (the back end is the host's and is not saved).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 
 #include "clock.h"
 #include "machine.h"
+#include "dev/charsock.h"
+#include "state.h"
 #include "dev/serial.h"
 
 #define LSR_DR 0x01
@@ -50,15 +54,44 @@ struct serial {
 	unsigned rx_head, rx_count;
 	struct irq irq;
 	struct timer *rx_timer;	/* input polling while IER.RDA is set */
+	const char *name;	/* "COM1".. (messages, I/O range name) */
+	uint64_t rx_poll_at;	/* saved state: the input poll's expiry, 0 = not armed */
 };
+
+int serial_backend_check(const char *spec, const char *what, char *err, size_t errlen)
+{
+	if (spec == NULL || !strcmp(spec, "none") || !strcmp(spec, "null") ||
+	    !strcmp(spec, "stdio") || (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0'))
+		return 0;
+	if (charsock_is_socket(spec))
+		return charsock_check(spec, what, err, errlen);
+	snprintf(err, errlen, "unknown %s back end '%s' (use stdio, file:PATH, none, "
+		 "tcp:HOST:PORT[,server][,nowait] or unix:PATH[,server][,nowait])", what, spec);
+	return -1;
+}
+
+#define F(m, f) STATE_FIELD(struct serial, m, f)
+static const struct state_field serial_fields[] = {
+	F(ier, SF_HEX), F(lcr, SF_HEX), F(mcr, SF_HEX), F(lsr, SF_HEX), F(msr, SF_HEX),
+	F(scr, SF_HEX), F(fcr, SF_HEX), F(dll, SF_HEX), F(dlm, SF_HEX), F(thr_ipending, SF_BOOL),
+	STATE_ARRAY(struct serial, rx, SF_HEX), F(rx_head, SF_DEC), F(rx_count, SF_DEC),
+	F(rx_poll_at, SF_DEC), STATE_END,
+};
+#undef F
 
 int serial_backend_open(struct serial_backend *b, const char *spec, const char *what,
 			char *err, size_t errlen)
 {
 	memset(b, 0, sizeof(*b));
 	b->in_fd = -1;
+	if (serial_backend_check(spec, what, err, errlen) < 0)
+		return -1;
 	if (spec == NULL || strcmp(spec, "none") == 0 || strcmp(spec, "null") == 0)
 		return 0;
+	if (charsock_is_socket(spec)) {
+		b->sock = charsock_open(spec, what, err, errlen);
+		return b->sock ? 0 : -1;
+	}
 	if (strcmp(spec, "stdio") == 0) {
 		b->out = stdout;
 		b->in_fd = STDIN_FILENO;
@@ -74,12 +107,14 @@ int serial_backend_open(struct serial_backend *b, const char *spec, const char *
 		b->close_out = true;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown %s back end '%s' (use stdio, file:PATH or none)", what, spec);
+	snprintf(err, errlen, "cannot open %s back end '%s'", what, spec);
 	return -1;
 }
 
 void serial_backend_close(struct serial_backend *b)
 {
+	charsock_close(b->sock);
+	b->sock = NULL;
 	if (b->out) {
 		fflush(b->out);
 		if (b->close_out)
@@ -91,6 +126,8 @@ void serial_backend_close(struct serial_backend *b)
 
 void serial_backend_putc(struct serial_backend *b, uint8_t c)
 {
+	if (b->sock)
+		charsock_write(b->sock, c);
 	if (b->out == NULL)
 		return;
 	/* Unbuffered: a prompt without a newline must reach a pipe or a
@@ -104,6 +141,8 @@ int serial_backend_getc(struct serial_backend *b)
 	struct pollfd p;
 	uint8_t c;
 
+	if (b->sock)
+		return charsock_read(b->sock);
 	if (b->in_fd < 0 || b->in_eof)
 		return -1;
 	p.fd = b->in_fd;
@@ -115,6 +154,11 @@ int serial_backend_getc(struct serial_backend *b)
 		return -1;
 	}
 	return c;
+}
+
+bool serial_backend_has_input(const struct serial_backend *b)
+{
+	return b->sock || (b->in_fd >= 0 && !b->in_eof);
 }
 
 static unsigned rx_capacity(const struct serial *s)
@@ -175,7 +219,7 @@ bool serial_irq_level(const struct serial *s)
 static void serial_update(struct serial *s)
 {
 	irq_set(&s->irq, serial_irq_level(s));
-	if ((s->ier & IER_RDA) && s->be.in_fd >= 0 && !s->be.in_eof) {
+	if ((s->ier & IER_RDA) && serial_backend_has_input(&s->be)) {
 		if (!timer_pending(s->rx_timer))
 			timer_mod(s->rx_timer, clock_ns(s->m) + RX_POLL_NS);
 	} else {
@@ -327,6 +371,27 @@ void serial_reset(struct serial *s)
 	serial_update(s);
 }
 
+static void serial_pre_save(void *base)
+{
+	struct serial *s = base;
+
+	s->rx_poll_at = timer_pending(s->rx_timer) ? timer_expire(s->rx_timer) : 0;
+}
+
+static void serial_post_load(void *base)
+{
+	struct serial *s = base;
+
+	s->rx_head %= RX_FIFO;
+	if (s->rx_count > RX_FIFO)
+		s->rx_count = RX_FIFO;
+	if (s->rx_poll_at)
+		timer_mod(s->rx_timer, s->rx_poll_at);
+	else
+		timer_del(s->rx_timer);
+	serial_update(s);	/* the IRQ line; drops the poll when this back end has no input */
+}
+
 struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 			     char *err, size_t errlen)
 {
@@ -340,18 +405,30 @@ struct serial *serial_create(struct machine *m, const struct serial_config *cfg,
 	s->irq = cfg->irq;
 	s->rx_timer = timer_new(m, serial_rx_timer, s);	/* NULL without a clock: no polling */
 	s->base = cfg->base ? cfg->base : 0x3f8;
-	if (serial_backend_open(&s->be, cfg->backend, "serial", err, errlen) < 0) {
+	s->name = cfg->name ? cfg->name : "serial";
+	if (serial_backend_open(&s->be, cfg->backend, s->name, err, errlen) < 0) {
 		free(s);
 		return NULL;
 	}
-	if (machine_add_io(m, s->base, 8, serial_io_read, serial_io_write, s, "serial") < 0) {
-		snprintf(err, errlen, "cannot claim I/O ports 0x%x-0x%x for the serial port",
-			 s->base, s->base + 7);
+	if (machine_add_io(m, s->base, 8, serial_io_read, serial_io_write, s, s->name) < 0) {
+		snprintf(err, errlen, "cannot claim I/O ports 0x%x-0x%x for %s",
+			 s->base, s->base + 7, s->name);
 		serial_backend_close(&s->be);
 		free(s);
 		return NULL;
 	}
 	serial_reset(s);
+	char name[24];
+	snprintf(name, sizeof(name), "serial@%x", s->base);
+	if (machine_register_state(m, &(struct state_section){
+		    .name = name, .version = 1, .fields = serial_fields, .base = s,
+		    .pre_save = serial_pre_save, .post_load = serial_post_load }) < 0) {
+		snprintf(err, errlen, "out of memory registering the serial port's state");
+		(void)machine_remove_io(m, s->base, 8);
+		serial_backend_close(&s->be);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 

@@ -2,8 +2,8 @@
  * sysctl.c - System Control Port A (0x92) and the Reset Control Register
  * (0xCF9).
  *
- * 0x92: bit 1 opens the A20 gate (machine->a20, bit A20_PORT92; ORed
- * with the keyboard controller's), bit 0 written 0 -> 1 resets the CPU
+ * 0x92: bit 1 opens the A20 gate (machine_set_a20, input A20_PORT92;
+ * ORed with the keyboard controller's), bit 0 written 0 -> 1 resets the CPU
  * (fast reset) and reads back as written until the reset clears it;
  * other bits read back as written.
  *
@@ -43,10 +43,7 @@ static void port92_write(void *opaque, uint16_t port, uint32_t value, unsigned s
 	uint8_t old = s->port92, v = (uint8_t)value;
 
 	s->port92 = v;
-	if (v & 2)
-		s->m->a20 |= A20_PORT92;
-	else
-		s->m->a20 &= (uint8_t)~A20_PORT92;
+	machine_set_a20(s->m, A20_PORT92, v & 2);
 	if ((v & 1) && !(old & 1))
 		machine_request_reset(s->m, "fast reset through port 0x92");
 }
@@ -85,17 +82,14 @@ static void sysctl_post_load(void *base)
 {
 	struct sysctl *s = base;
 
-	if (s->port92 & 2)
-		s->m->a20 |= A20_PORT92;
-	else
-		s->m->a20 &= (uint8_t)~A20_PORT92;
+	machine_set_a20(s->m, A20_PORT92, s->port92 & 2);
 }
 
 void sysctl_reset(struct sysctl *s)
 {
 	s->port92 = 0;
 	s->rcr = 0;
-	s->m->a20 &= (uint8_t)~A20_PORT92;
+	machine_set_a20(s->m, A20_PORT92, false);
 }
 
 struct sysctl *sysctl_create(struct machine *m, char *err, size_t errlen)

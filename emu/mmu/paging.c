@@ -83,6 +83,7 @@ static unsigned maxphyaddr(const struct cpu *cpu)
  * here later). */
 static uint64_t pt_read(struct machine *m, uint64_t pa, unsigned size)
 {
+	pa &= ~m->a20_clear;
 	uint8_t *h = phys_ram_ptr(m, pa, size);
 	if (h) {
 		if (size == 4) {
@@ -99,6 +100,7 @@ static uint64_t pt_read(struct machine *m, uint64_t pa, unsigned size)
 
 static void pt_set_bits(struct machine *m, uint64_t pa, unsigned size, uint64_t bits)
 {
+	pa &= ~m->a20_clear;
 	uint8_t *h = phys_ram_ptr(m, pa, size);
 	if (h && (pa & (size - 1)) == 0) {
 		if (size == 4)
@@ -218,8 +220,12 @@ static enum walk_status walk_64(struct cpu *cpu, uint64_t lin, struct walk *w)
 	}
 }
 
+/* A closed A20 gate clears bit 20 of the result, as of every table
+ * address (pt_read, pt_set_bits): the CPU's A20M# masks all its accesses. */
 static enum walk_status walk(struct cpu *cpu, uint64_t lin, struct walk *w)
 {
+	enum walk_status st;
+
 	w->n = 0;
 	w->us = w->rw = true;
 	w->nx = w->global = false;
@@ -230,12 +236,17 @@ static enum walk_status walk(struct cpu *cpu, uint64_t lin, struct walk *w)
 	switch (cpu->paging) {
 	case PG_OFF:
 		w->pa = lin;
-		return WALK_OK;
+		st = WALK_OK;
+		break;
 	case PG_32:
-		return walk_32(cpu, lin, w);
+		st = walk_32(cpu, lin, w);
+		break;
 	default:
-		return walk_64(cpu, lin, w);
+		st = walk_64(cpu, lin, w);
+		break;
 	}
+	w->pa &= ~cpu->m->a20_clear;
+	return st;
 }
 
 static inline bool acc_is_user(const struct cpu *cpu, unsigned acc)

@@ -1,8 +1,10 @@
 #!/bin/sh
 # tests/guests/run.sh NESTEMU DIR - boots every guest test program in DIR.
 #
-# boot_*.bin are ROM images (-bios), mb_*.bin Multiboot kernels (-kernel);
-# bench_*.bin are skipped (tests/bench/run.sh runs them). A line
+# boot_*.bin are ROM images (-bios), mb_*.bin Multiboot kernels (-kernel),
+# disk_*.bin raw disk images SeaBIOS boots from the IDE disk (-hda), cd_*.bin
+# El Torito no-emulation boot images put on an ISO built with xorriso
+# (-cdrom); bench_*.bin are skipped (tests/bench/run.sh runs them). A line
 #     ; nestemu-test: args=EXTRA ARGS status=N skip=REASON
 # in the guest's .asm (next to this script) adds arguments, changes the
 # expected exit status (default 1: the guest wrote 0 to isa-debug-exit),
@@ -32,6 +34,8 @@ for bin in "$dir"/*.bin; do
 	case $name in
 	boot_*) mode=-bios ;;
 	mb_*) mode=-kernel ;;
+	disk_*) mode=-hda ;;
+	cd_*) mode=-cdrom ;;
 	*) continue ;;
 	esac
 	meta=""
@@ -46,11 +50,29 @@ for bin in "$dir"/*.bin; do
 		continue
 	fi
 	out=$(mktemp)
+	image=$bin
+	isodir=""
+	if [ "$mode" = -cdrom ]; then
+		isodir=$(mktemp -d)
+		cp "$bin" "$isodir/boot.bin"
+		if ! xorriso -as mkisofs -quiet -b boot.bin -no-emul-boot -boot-load-size 4 \
+			-o "$isodir.iso" "$isodir" >"$out" 2>&1; then
+			echo "FAIL $name (cannot build the ISO with xorriso: install it, see configure)"
+			fail=$((fail + 1))
+			rm -rf "$out" "$isodir" "$isodir.iso"
+			continue
+		fi
+		image=$isodir.iso
+	fi
 	# shellcheck disable=SC2086
 	timeout "$timeout_s" "$nestemu" -display none -serial stdio -debugcon stdio -no-reboot \
-		-max-insns "$max_insns" $mode "$bin" $args </dev/null >"$out" 2>&1
+		-max-insns "$max_insns" $mode "$image" $args </dev/null >"$out" 2>&1
 	st=$?
-	if [ "$st" -eq "$want" ]; then
+	[ -n "$isodir" ] && rm -rf "$isodir" "$isodir.iso"
+	# Firmware-booted guests must also print PASS (status 1 is also an option error's).
+	passed=yes
+	case $name in disk_* | cd_*) grep -q '^PASS' "$out" || passed=no ;; esac
+	if [ "$st" -eq "$want" ] && [ "$passed" = yes ]; then
 		echo "PASS $name"
 		pass=$((pass + 1))
 	else

@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/monitor/run.sh NESTEMU GUEST_BIN_DIR - the monitor end to end:
 # scripts (-monitor-script), a piped stdio monitor, unix and tcp sockets
-# (one client at a time), breakpoints, stepping, snapshots, the two
+# (one client at a time), breakpoints, stepping, snapshots (a round trip
+# under -icount with every timer running, bit-flipped files refused), the
+# device topics on a programmed platform, the ACPI power button, the two
 # configuration rules, -S, -config files and their error messages.
 # Ends with "N passed, N failed"; exit status 0 only when all passed.
 set -u
@@ -137,10 +139,146 @@ quit
 X
 check expose_virt_stopped "$tmp/out" 'VMX is now visible' 'guest RAM is now 64 MiB'
 
-script powerdown 0 -S -kernel "$kernel" <<'X' &&
+# ---- a programmed platform (tests/guests/mon_platform.asm) ----
+
+# The guest programs the PICs, LAPIC, IOAPIC, PIT, RTC, HPET and a PCI BAR,
+# then writes 1 to 0x7000: the watchpoint stops it there, with every timer
+# running. Later it stops its timers and waits for the ACPI power button.
+platform=$guests/mon_platform.bin
+pf_args="-S -icount 2 -kernel $platform"
+
+script platform_info 0 $pf_args <<'X' &&
+watch 0x7000 4 w
+cont
+delete 1
+info pic
+info lapic
+info ioapic
+info pci
+cont
+info irq
 system_powerdown
+cont
 X
-check powerdown "$tmp/out" 'powering off now'
+check platform_info "$tmp/out" \
+	'8259 master \(IRQ 0-7\): base vector 0x20 IRR=0x0[01] ISR=0x00 IMR=0xfa ELCR=0x00' \
+	'8259 slave \(IRQ 8-15\): base vector 0x28 IRR=0x00 ISR=0x00 IMR=0xfc ELCR=0x02' \
+	'LAPIC of CPU #0: ID 0x0, version 0x01050014, IA32_APIC_BASE 0xfee00900 \(enabled, xAPIC, BSP\)' \
+	'TPR=0x10 PPR=0x10 ' 'SVR=0x000001ff: software-enabled, spurious vector 0xff' \
+	'LVT timer    0x00020050: vector 0x50 periodic$' 'LVT LINT0    0x00000700: vector 0x00 ExtINT edge high$' \
+	'LVT error    0x000000fe: vector 0xfe Fixed$' \
+	'timer: periodic, initial count 6250, current count [0-9]+, divide by 16' \
+	'^IRR: 0{64} \(none\)' \
+	'pin  1: 030000000001a941 vector 0x41 LowPri logical  dest 0x03 level low  masked, input 0' \
+	'pin 20: 0000000000000060 vector 0x60 Fixed  physical dest 0x00 edge  high, input 0' \
+	'00:00.0 8086:1237 class 0600 prog-if 00 rev 02: host bridge' \
+	'00:01.1 8086:7010 class 0101 prog-if 80 rev 00: IDE controller' \
+	'BAR4: I/O size 0x10, register 0xc001, mapped at 0xc000-0xc00f' \
+	'00:01.3 8086:7113 class 0680 .*piix4-pm' 'IRQ: pin INTA, line 9, not routed, idle' \
+	'mon_platform: every timer ticked' \
+	'^  2  0 +([4-9][0-9][0-9]|[0-9]{4,})  [01]$' '^  8  8 +(2[4-9]|[3-9][0-9]|[0-9]{3,})  [01]$' \
+	'^ 20  - +([2-9][0-9][0-9]|[0-9]{4,})  [01]$' \
+	'ACPI power button pressed' 'mon_platform: power button; entering S5'
+
+# block NAME N: the output of the Nth (1-based) command NAME of $tmp/out,
+# up to the next prompt
+block() {
+	awk -v cmd="(nestemu) $1" -v n="$2" '
+		index($0, "(nestemu) ") == 1 { on = ($0 == cmd && ++k == n); next }
+		on' "$tmp/out"
+}
+
+# Snapshot round trip under -icount: save with every timer running, run
+# N instructions, record; load, run N again, record: the registers and
+# the checksum of every state section (each device, RAM) are identical.
+script snapshot_round_trip 0 $pf_args <<'X' &&
+watch 0x7000 4 w
+cont
+delete 1
+step 3000
+savevm rt
+step 20000
+info registers
+info checksum
+loadvm rt
+step 20000
+info registers
+info checksum
+cont
+system_powerdown
+cont
+X
+if ! grep -q 'stepped 20000 instructions' "$tmp/out"; then
+	bad snapshot_round_trip "the steps did not run: $(grep stepped "$tmp/out")"
+elif [ "$(block 'info checksum' 1 | wc -l)" -lt 15 ]; then
+	bad snapshot_round_trip "too few state sections: $(block 'info checksum' 1)"
+elif ! block 'info registers' 2 | grep -q '^RIP='; then
+	bad snapshot_round_trip "no registers after loadvm: $(tail -n 5 "$tmp/out")"
+elif [ "$(block 'info registers' 1)" != "$(block 'info registers' 2)" ]; then
+	block 'info registers' 1 >"$tmp/r1"
+	block 'info registers' 2 >"$tmp/r2"
+	bad snapshot_round_trip "registers differ: $(diff "$tmp/r1" "$tmp/r2" | tr '\n' ' ')"
+elif [ "$(block 'info checksum' 1)" != "$(block 'info checksum' 2)" ]; then
+	block 'info checksum' 1 >"$tmp/c1"
+	block 'info checksum' 2 >"$tmp/c2"
+	bad snapshot_round_trip "state differs after loadvm: $(diff "$tmp/c1" "$tmp/c2" | tr '\n' ' ')"
+else
+	ok snapshot_round_trip
+fi
+
+# Bit-flipped snapshots (one in the payload, one in the header) are refused
+# and the machine runs on unchanged.
+if [ -f nestemu-snapshots/rt.nsnap ]; then
+	python3 - nestemu-snapshots <<'PY'
+import sys
+d = sys.argv[1]
+b = bytearray(open(d + "/rt.nsnap", "rb").read())
+p = bytearray(b)
+p[len(p) // 2] ^= 0x10
+open(d + "/flip_payload.nsnap", "wb").write(p)
+h = bytearray(b)
+h[20] ^= 0x01
+open(d + "/flip_header.nsnap", "wb").write(h)
+PY
+fi
+script snapshot_bit_flip 0 $pf_args <<'X' &&
+watch 0x7000 4 w
+cont
+delete 1
+step 3000
+info checksum
+loadvm flip_payload
+loadvm flip_header
+info checksum
+cont
+system_powerdown
+cont
+X
+if [ "$(block 'info checksum' 1)" != "$(block 'info checksum' 2)" ]; then
+	bad snapshot_bit_flip "the refused loadvm changed the machine"
+else
+	check snapshot_bit_flip "$tmp/out" \
+		"error: snapshot 'nestemu-snapshots/flip_payload.nsnap' is corrupt \(payload checksum mismatch\); the machine is unchanged" \
+		"error: snapshot 'nestemu-snapshots/flip_header.nsnap' is corrupt \(header checksum mismatch\); the machine is unchanged" \
+		'mon_platform: power button; entering S5'
+fi
+
+# Without an ACPI-aware guest the button only sets PWRBTN_STS.
+script powerdown_ignored 0 -S -kernel "$kernel" <<'X' &&
+system_powerdown
+info state acpi_pm pm1_sts
+quit
+X
+check powerdown_ignored "$tmp/out" 'ACPI power button pressed' 'pm1_sts = 0x0100'
+
+# step counts towards -max-insns.
+script step_max_insns 0 $pf_args -max-insns 500 <<'X' &&
+step 400
+step 400
+info registers
+quit
+X
+check step_max_insns "$tmp/out" 'stepped 400 instructions' 'stepped 100 instructions.*\(the -max-insns limit\)' 'retired=500 '
 
 # ---- stdio (piped: no readline) ----
 
@@ -254,6 +392,61 @@ printf '[disk]\nm = 64M\n' >"$tmp/badsec.ini"
 expect_err config_bad_section "badsec.ini:1: unknown section \[disk\]" -config "$tmp/badsec.ini"
 printf '[machine]\njust words\n' >"$tmp/badline.ini"
 expect_err config_bad_line "badline.ini:2: expected 'key = value'" -config "$tmp/badline.ini"
+
+# ---- display: screendump, info vga, sendkey ----
+
+pngcheck() { python3 "$here/pngcheck.py" "$@" >"$tmp/png.txt" 2>&1; }
+
+script vga_mode13 0 -kernel "$guests/mb_vga13.bin" <<X &&
+cont
+info vga
+screendump $tmp/m13.png
+X
+check vga_mode13_info "$tmp/out" 'VGA graphics 320x200, 256 colours \(chain-4\)' 'saved the 320x200 screen'
+if pngcheck "$tmp/m13.png" 320 200 10,10=ff0000 300,10=00ff00 10,150=0000ff 300,150=ffffff \
+	159,99=ff0000 160,99=00ff00 159,100=0000ff 160,100=ffffff; then
+	ok vga_mode13_png
+else
+	bad vga_mode13_png "$(cat "$tmp/png.txt")"
+fi
+
+# SeaBIOS runs the VGA BIOS from the card's ROM BAR, which sets text mode
+# 3; SeaBIOS's banner is then in the text buffer and on the picture.
+# -icount makes the boot-menu wait take no host time.
+if [ -r /usr/share/seabios/bios.bin ]; then
+	script seabios_vga 124 -bios /usr/share/seabios/bios.bin -icount 4 -max-insns 40000000 <<X &&
+cont
+info vga
+screendump $tmp/sb.png
+X
+	check seabios_vga_text "$tmp/out" 'VGA text 80x25 \(9x16 cells\)' 'VGA BIOS in the ROM BAR' '^\|SeaBIOS \(version'
+	if pngcheck "$tmp/sb.png" 720 400 nonblack:0,0,63,16 black:0,300,720,400; then
+		ok seabios_vga_png
+	else
+		bad seabios_vga_png "$(cat "$tmp/png.txt")"
+	fi
+else
+	bad seabios_vga "no /usr/share/seabios/bios.bin: install Debian's seabios package"
+fi
+
+# sendkey: the guest exits with the first byte the keyboard sends, 'a' in
+# scan code set 2 (0x1C; no firmware turned the controller's translation on).
+script sendkey_a 57 -S -kernel "$guests/kbd_sendkey.bin" <<'X' &&
+sendkey a
+cont
+X
+ok sendkey_a
+script sendkey_ret 181 -S -kernel "$guests/kbd_sendkey.bin" <<'X' &&
+sendkey ctrl-frob
+sendkey ret 50
+cont
+X
+check sendkey_ret "$tmp/out" "error: unknown key 'frob'"
+script screendump_unwritable 0 -S -kernel "$kernel" <<'X' &&
+screendump /nonexistent/dir/x.png
+quit
+X
+check screendump_unwritable "$tmp/out" "error: cannot write '/nonexistent/dir/x.png': No such file"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

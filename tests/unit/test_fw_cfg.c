@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "emu/machine.h"
+#include "emu/state.h"
 #include "emu/dev/acpi.h"
 #include "emu/dev/fw_cfg.h"
 
@@ -24,6 +25,7 @@ static struct fw_cfg *new_fw(struct machine *m)
 	char err[256] = "";
 	(void)machine_remove_io(m, FW_CFG_PORT_SEL, 2);	/* the board's, if wired */
 	(void)machine_remove_io(m, FW_CFG_PORT_DMA, 8);
+	(void)state_unregister(m, "fw_cfg");
 	struct fw_cfg *f = fw_cfg_create(m, err, sizeof(err));
 	cr_assert_not_null(f, "%s", err);
 	return f;
