@@ -101,7 +101,7 @@ check: $(NESTEMU) $(B)/unit-tests $(B)/opcov $(GUEST_BINS)
 # Debian packages on first use (tests/images/build.sh), shell on ttyS0.
 LINUX_IMG := tests/images/cache
 run: $(NESTEMU)
-	@test -s $(LINUX_IMG)/vmlinuz -a -s $(LINUX_IMG)/initrd.gz || sh tests/images/build.sh
+	@sh tests/images/build.sh --if-stale
 	$(NESTEMU) -m 512 -kernel $(LINUX_IMG)/vmlinuz -initrd $(LINUX_IMG)/initrd.gz \
 		-append "console=ttyS0" -display none -serial stdio
 

@@ -7,7 +7,10 @@
 #   cache/vmlinuz    the bzImage
 #   cache/initrd.gz  a busybox initramfs (cpio newc + gzip) whose /init
 #                    mounts proc, sys and devtmpfs, prints the marker line
-#                    NESTEMU-INITRD-READY and runs a shell on ttyS0.
+#                    NESTEMU-INITRD-READY and runs a shell on ttyS0;
+#                    /bin/simdtest is simdtest.c (gcc -O2 -static).
+#   cache/initrd.key the inputs' checksum: `build.sh --if-stale` rebuilds
+#                    only when it differs (an edited simdtest.c or build.sh)
 # Boot it with:
 #   ./nestemu -m 512 -kernel tests/images/cache/vmlinuz \
 #       -initrd tests/images/cache/initrd.gz -append "console=ttyS0" \
@@ -16,6 +19,11 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache="$here/cache"
+key=$(cat "$here/build.sh" "$here/simdtest.c" | cksum)
+if [ "${1:-}" = "--if-stale" ] && [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.gz" ] &&
+	[ "$(cat "$cache/initrd.key" 2>/dev/null)" = "$key" ]; then
+	exit 0
+fi
 mkdir -p "$cache"
 cd "$cache"
 
@@ -40,6 +48,8 @@ cp busybox-x/bin/busybox root/bin/busybox
 for app in sh mount mkdir cat echo ls setsid cttyhack poweroff reboot uname dmesg head grep sleep; do
 	ln -sf busybox "root/bin/$app"
 done
+gcc -O2 -static -o root/bin/simdtest "$here/simdtest.c" -lm ||
+	{ echo "build.sh: cannot build simdtest.c (needs gcc and libc6-dev)" >&2; exit 1; }
 cat > root/init <<'INIT'
 #!/bin/sh
 /bin/busybox mount -t proc proc /proc
@@ -59,4 +69,5 @@ fi
 [ -s initrd.cpio ] || { echo "build.sh: building the cpio archive failed" >&2; exit 1; }
 gzip -9 -n -c initrd.cpio > initrd.gz
 rm -rf kernel-x busybox-x root initrd.cpio
+printf '%s\n' "$key" > initrd.key
 echo "built $cache/vmlinuz and $cache/initrd.gz"

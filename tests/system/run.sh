@@ -3,7 +3,9 @@
 #
 # linux_shell: Debian's linux-image-amd64 with a busybox initramfs (built
 # by tests/images/build.sh from apt-get downloads, cached) boots to the
-# shell on ttyS0; the test types `cat /proc/cpuinfo`, checks the output,
+# shell on ttyS0; the test types `cat /proc/cpuinfo`, checks the output
+# (avx2 among the flags), runs /bin/simdtest (glibc's AVX2 string functions
+# and x87 long double, one SIMDTEST PASS line, AVX2 variants picked),
 # types `poweroff -f` and expects nestemu to exit with status 0 (ACPI S5).
 # Then tests/system/ata.sh (linux_ata: ata_piix, sd, sr on the IDE disk and
 # CD-ROM) and tests/system/grub.sh (grub_shell: SeaBIOS -> GRUB -> Linux
@@ -33,11 +35,9 @@ wait_for() {
 }
 
 linux_shell() {
-	if [ ! -s "$images/cache/vmlinuz" ] || [ ! -s "$images/cache/initrd.gz" ]; then
-		if ! sh "$images/build.sh" >"$tmp/build.log" 2>&1; then
-			bad linux_shell "building the Debian images failed: $(tail -n 1 "$tmp/build.log")"
-			return
-		fi
+	if ! sh "$images/build.sh" --if-stale >"$tmp/build.log" 2>&1; then
+		bad linux_shell "building the Debian images failed: $(tail -n 1 "$tmp/build.log")"
+		return
 	fi
 	mkfifo "$tmp/in"
 	"$nestemu" -m 512 -kernel "$images/cache/vmlinuz" -initrd "$images/cache/initrd.gz" \
@@ -53,6 +53,23 @@ linux_shell() {
 	printf 'cat /proc/cpuinfo\n' >&3
 	if ! wait_for '^flags' 60 || ! grep -q 'GenuineIntel' "$tmp/out"; then
 		bad linux_shell "cat /proc/cpuinfo printed no CPU flags"
+		exec 3>&-
+		return
+	fi
+	# glibc's AVX2 string functions and x87 long double (tests/images/simdtest.c)
+	if ! grep -q '^flags.* avx2' "$tmp/out"; then
+		bad linux_shell "the CPU model does not advertise avx2 in /proc/cpuinfo"
+		exec 3>&-
+		return
+	fi
+	printf 'simdtest\n' >&3
+	if ! wait_for '^SIMDTEST \(PASS\|FAIL\)' 120 || ! grep -q '^SIMDTEST PASS' "$tmp/out"; then
+		bad linux_shell "simdtest did not print SIMDTEST PASS"
+		exec 3>&-
+		return
+	fi
+	if ! grep -q '^SIMDTEST variants: memmove=__memmove_avx_unaligned_erms strlen=__strlen_avx2' "$tmp/out"; then
+		bad linux_shell "glibc did not pick its AVX2 string functions"
 		exec 3>&-
 		return
 	fi
