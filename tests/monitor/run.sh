@@ -343,6 +343,45 @@ else
 	bad sockets "python3 is needed for the socket tests"
 fi
 
+# ---- readline on a terminal (python3's pty module) ----
+
+# pty_run NAME KEYS...: nestemu -monitor stdio on a pty, history in $tmp/hist
+pty_run() {
+	name=$1
+	shift
+	NESTEMU_HISTORY=$tmp/hist timeout 40 python3 "$here/ptyclient.py" -- "$nestemu" -display none \
+		-serial none -S -monitor stdio -kernel "$kernel" -- "$@" >"$tmp/out" 2>"$tmp/err"
+}
+
+if command -v python3 >/dev/null 2>&1; then
+	rm -f "$tmp/hist"
+	mkdir -p ptydir
+	# Tab completes a command (hel -> help), a sub-command (info reg ->
+	# info registers) and a file name (ptyd -> ptydir/); the up arrow
+	# recalls the last line; an unknown command is one error line and the
+	# prompt comes back.
+	pty_run readline 'hel\t\r' 'info reg\t\r' '\x1b[A\r' 'memsave 0x100000 16 ptyd\tout.bin\r' \
+		'frobnicate\r' 'quit\r'
+	if [ "$(grep -c '^RIP=0000000000100020' "$tmp/out")" -ne 2 ]; then
+		bad readline_history_recall "expected 'info registers' twice: $(grep -c '^RIP=' "$tmp/out") times"
+	else
+		ok readline_history_recall
+	fi
+	if [ "$(wc -c <ptydir/out.bin 2>/dev/null || echo 0)" -ne 16 ]; then
+		bad readline_file_completion "ptydir/out.bin was not written: $(grep memsave "$tmp/out")"
+	else
+		ok readline_file_completion
+	fi
+	check readline "$tmp/out" '^\(nestemu\) help $' 'system_powerdown +press the ACPI power button' \
+		'^\(nestemu\) info registers $' 'saved 16 bytes at linear 0x100000 to ptydir/out.bin' \
+		"^error: unknown command 'frobnicate' \\(type 'help' for the list\\)\$" '^\(nestemu\) quit$' \
+		'^exit status 0$'
+	check readline_history_file "$tmp/hist" '^info registers $' '^frobnicate$' '^quit$'
+	# A new session reads the history file: the up arrow brings back "quit".
+	pty_run readline_history_loaded '\x1b[A\r'
+	check readline_history_loaded "$tmp/out" '^\(nestemu\) quit$' '^exit status 0$'
+fi
+
 # ---- command line: -S, -monitor, -monitor-script, -config ----
 
 # expect_err NAME PATTERN ARGS...: exit 1 with one "nestemu: " line containing PATTERN
