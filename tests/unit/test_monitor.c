@@ -279,6 +279,8 @@ Test(monitor, completion)
 	expect_completions(mon, "system_", (const char *const[]){ "system_reset", "system_powerdown", NULL });
 	expect_completions(mon, "info reg", (const char *const[]){ "registers", NULL });
 	expect_completions(mon, "info registers ", (const char *const[]){ "-a", NULL });
+	expect_completions(mon, "info state cp", (const char *const[]){ "cpu0", NULL });
+	expect_completions(mon, "info checksum r", (const char *const[]){ "ram", NULL });
 	expect_completions(mon, "set ", (const char *const[]){ "cpu", NULL });
 	expect_completions(mon, "set cpu e", (const char *const[]){ "expose-virtualization", NULL });
 	expect_completions(mon, "set cpu expose-virtualization o", (const char *const[]){ "on", "off", NULL });
@@ -394,7 +396,11 @@ Test(monitor, stop_cont_quit_and_reset)
 	m->cpus[0]->rip = 0x1234;
 	expect(mon, "system_reset", "machine reset");
 	cr_expect_eq(m->cpus[0]->rip, 0xfff0);
-	expect(mon, "system_powerdown", "powering off now (exit status 0)");
+	/* The ACPI power button: PWRBTN_STS for the guest, the machine runs on. */
+	expect(mon, "system_powerdown", "ACPI power button pressed");
+	cr_expect_neq(m->stop, STOP_EXIT);
+	expect(mon, "info state acpi_pm pm1_sts", "pm1_sts = 0x0100");
+	expect(mon, "quit", "");
 	cr_expect_eq(m->stop, STOP_EXIT);
 	cr_expect_eq(m->exit_status, 0);
 	machine_destroy(m);
