@@ -2,7 +2,8 @@
 # tests/guests/run.sh NESTEMU DIR - boots every guest test program in DIR.
 #
 # boot_*.bin are ROM images (-bios), mb_*.bin Multiboot kernels (-kernel);
-# bench_*.bin are skipped (tests/bench/run.sh runs them). A line
+# bench_*.bin are skipped (tests/bench/run.sh runs them), and so are
+# mon_*.bin (guests of tests/monitor/run.sh, driven by the monitor). A line
 #     ; nestemu-test: args=EXTRA ARGS status=N skip=REASON
 # in the guest's .asm (next to this script) adds arguments, changes the
 # expected exit status (default 1: the guest wrote 0 to isa-debug-exit),
