@@ -997,6 +997,11 @@ enum machine_stop machine_run(struct machine *m)
 				break;
 			}
 			machine_reset(m);
+			if (b->step_cpu) {	/* a reset ends a step */
+				m->paused = true;
+				m->stop = STOP_PAUSED;
+				break;
+			}
 			continue;
 		}
 		if (m->cfg.icount_limit) {

@@ -156,7 +156,7 @@ enum machine_stop machine_run(struct machine *m);
  * m->paused set), as machine_run runs it: timers fire, interrupts arrive,
  * the instructions count towards -max-insns, and a halted vCPU waits for
  * its next interrupt, for at most one second of guest time (STOP_HALTED).
- * Breakpoints stop it too (m->monitor_break); m->monitor_poll is not called.
+ * Breakpoints and a machine reset end it too; m->monitor_poll is not called.
  */
 enum machine_stop machine_step(struct machine *m, struct cpu *cpu, uint64_t n);
 

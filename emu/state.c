@@ -6,9 +6,10 @@
  * must restore for execution to continue exactly as it would have
  * (registers, RFLAGS with the lazy arithmetic flags materialized,
  * segment caches, descriptor tables, control/debug registers, EFER and
- * the MSR block, PKRU, SIMD and x87 state, event and retirement
- * bookkeeping, the effective CPUID feature words). Derived state (mode
- * fields, TLB, jump cache, decoded blocks) is rebuilt after a load.
+ * the MSR block, PKRU, SIMD and x87 state, the XSAVEOPT tracking copy,
+ * event and retirement bookkeeping, the effective CPUID feature words).
+ * Derived state (mode fields, TLB, jump cache, decoded blocks) is rebuilt
+ * after a load.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -173,8 +174,8 @@ void state_print(const struct state_section *s, FILE *out, const char *filter)
 	CPU_F(nm ".sel", m.sel, SF_HEX), CPU_F(nm ".base", m.base, SF_HEX),                \
 	CPU_F(nm ".limit", m.limit, SF_HEX), CPU_F(nm ".attr", m.attr, SF_HEX)
 
-/* Version 1. Bump CPU_STATE_VERSION when this table changes. */
-#define CPU_STATE_VERSION 1
+/* Version 2 (adds xtrack). Bump CPU_STATE_VERSION when this table changes. */
+#define CPU_STATE_VERSION 2
 static const struct state_field cpu_fields[] = {
 	{ "regs", offsetof(struct cpu, regs), 8, 16, SF_HEX },
 	CPU_F("rip", rip, SF_HEX),
@@ -193,6 +194,7 @@ static const struct state_field cpu_fields[] = {
 	STATE_ARRAY(struct cpu, vr, SF_HEX),
 	CPU_F("mxcsr", mxcsr, SF_HEX),
 	CPU_F("fpu", fpu, SF_HEX),
+	CPU_F("xtrack", xtrack, SF_HEX),	/* what XSAVEOPT may skip: must match the loaded RAM */
 	CPU_F("pending", pending, SF_HEX),
 	CPU_F("halted", halted, SF_BOOL),
 	CPU_F("irq_shadow", irq_shadow, SF_BOOL),

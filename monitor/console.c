@@ -3,7 +3,10 @@
  *
  *  - stdio: GNU readline through its callback interface
  *    (rl_callback_read_char), so reading a line never blocks the machine;
- *    history in ~/.nestemu_history, tab completion from monitor_complete.
+ *    tab completion from monitor_complete. History: $NESTEMU_HISTORY
+ *    (empty: none), else ~/.nestemu_history, read when the monitor opens;
+ *    the lines of this session are appended at exit and the file is
+ *    trimmed to its last HISTORY_MAX lines.
  *    When stdin is not a terminal, plain lines are read without readline.
  *  - unix:PATH / tcp:HOST:PORT: a listening socket serving one client at
  *    a time (a second one is told the monitor is busy); line-based, each
@@ -38,12 +41,14 @@
 
 #define PROMPT "(nestemu) "
 #define LINE_MAX_LEN 4096
+#define HISTORY_MAX 1000
 
 struct mon_console {
 	struct monitor *mon;
 	/* stdio */
 	bool stdio, tty, rl, stdin_eof;
 	char *hist_path;
+	int hist_added;		/* history lines entered in this session */
 	char sbuf[LINE_MAX_LEN];
 	size_t slen;
 	/* socket server */
@@ -76,6 +81,33 @@ static struct mon_console *con_get(struct monitor *mon)
 	return *slot;
 }
 
+/* Appends this session's lines to the history file (creating it). */
+static void save_history(struct mon_console *c)
+{
+	if (c->hist_path == NULL || c->hist_added == 0)
+		return;
+	int n = c->hist_added < HISTORY_MAX ? c->hist_added : HISTORY_MAX;
+	if (append_history(n, c->hist_path) != 0)
+		(void)write_history(c->hist_path);	/* no file yet */
+	(void)history_truncate_file(c->hist_path, HISTORY_MAX);
+}
+
+/* $NESTEMU_HISTORY, else ~/.nestemu_history; NULL for none. */
+static char *history_path(void)
+{
+	const char *env = getenv("NESTEMU_HISTORY"), *home = getenv("HOME");
+	char *p;
+
+	if (env)
+		return *env ? strdup(env) : NULL;
+	if (home == NULL || *home == '\0')
+		return NULL;
+	p = malloc(strlen(home) + sizeof("/.nestemu_history"));
+	if (p)
+		sprintf(p, "%s/.nestemu_history", home);
+	return p;
+}
+
 void mon_console_free(struct monitor *mon)
 {
 	struct mon_console *c = *mon_console_slot(mon);
@@ -84,8 +116,7 @@ void mon_console_free(struct monitor *mon)
 		return;
 	if (c->rl) {
 		rl_callback_handler_remove();
-		if (c->hist_path)
-			(void)write_history(c->hist_path);
+		save_history(c);
 		rl_owner = NULL;
 	}
 	if (c->client_fd >= 0)
@@ -170,8 +201,10 @@ static void rl_line(char *line)
 		free(line);
 		return;
 	}
-	if (*line)
+	if (*line) {
 		add_history(line);
+		c->hist_added++;
+	}
 	exec_stdio(mon, line);
 	free(line);
 }
@@ -196,9 +229,18 @@ static char **mon_rl_complete(const char *text, int start, int end)
 {
 	(void)start;
 	(void)end;
+	char **matches;
+
 	rl_attempted_completion_over = 1;	/* no default file-name completion */
 	rl_completion_append_character = ' ';
-	return rl_completion_matches(text, rl_gen);
+	matches = rl_completion_matches(text, rl_gen);
+	/* A directory is not the end of a path: no space after it. */
+	if (matches && matches[0] && matches[1] == NULL) {
+		size_t n = strlen(matches[0]);
+		if (n && matches[0][n - 1] == '/')
+			rl_completion_append_character = '\0';
+	}
+	return matches;
 }
 
 static void read_stdin_plain(struct monitor *mon, struct mon_console *c)
@@ -436,7 +478,6 @@ int monitor_open(struct monitor *mon, const char *spec, char *err, size_t errlen
 		c->stdio = true;
 		c->tty = isatty(0) && isatty(1);
 		if (c->tty) {
-			const char *home = getenv("HOME");
 			if (rl_owner != NULL) {
 				snprintf(err, errlen, "another monitor already owns the terminal");
 				return -1;
@@ -444,14 +485,10 @@ int monitor_open(struct monitor *mon, const char *spec, char *err, size_t errlen
 			rl_owner = mon;
 			rl_readline_name = "nestemu";
 			rl_attempted_completion_function = mon_rl_complete;
-			if (home && *home) {
-				size_t len = strlen(home) + sizeof("/.nestemu_history");
-				c->hist_path = malloc(len);
-				if (c->hist_path) {
-					snprintf(c->hist_path, len, "%s/.nestemu_history", home);
-					(void)read_history(c->hist_path);
-				}
-			}
+			stifle_history(HISTORY_MAX);
+			c->hist_path = history_path();
+			if (c->hist_path)
+				(void)read_history(c->hist_path);
 			rl_callback_handler_install(PROMPT, rl_line);
 			c->rl = true;
 		}

@@ -21,6 +21,7 @@
 #include "monitor.h"
 #include "../emu/cpu/cpu.h"
 #include "../emu/mmu/mmu.h"
+#include "../emu/state.h"
 
 #define MAX_ARGS 16
 #define MAX_INFO 32
@@ -660,6 +661,10 @@ static void complete_spec(struct monitor *mon, struct cand *c, const char *spec)
 		complete_files(c, true, ".png");
 	} else if (!strcmp(spec, "s")) {
 		complete_snapshots(mon, c);
+	} else if (!strcmp(spec, "S")) {
+		if (state_register_core(mon->m) == 0)
+			for (int i = 0; i < state_count(mon->m); i++)
+				offer(c, state_get(mon->m, i)->name);
 	} else if (!strcmp(spec, "c")) {
 		for (size_t t = 0; t < NTABLES; t++)
 			for (const struct mon_cmd *x = cmd_tables[t]; x->name; x++)

@@ -95,7 +95,10 @@ struct mon_cmd {
 	/* argv[0] is the command name (for x/FMT the whole "x/FMT" word). */
 	int (*fn)(struct monitor *mon, FILE *out, int argc, char **argv);
 	int min_args, max_args;	/* after the name; max -1 = any */
-	const char *complete;	/* per-argument completion: "f" file, "i" info, "k:a|b" keywords, "" none; ';' separates arguments */
+	/* Per-argument completion, ';' between arguments: "f" a file name, "png" a
+	 * .png file, "s" a snapshot name, "S" a state section, "c" a command,
+	 * "i" an info topic, "k:a|b" keywords, "" nothing. */
+	const char *complete;
 };
 
 /* The tables, each ending with a NULL name: inspection commands and the

@@ -73,7 +73,14 @@ struct pit {
 	struct timer *timer;
 	uint64_t next_tick;	/* the transition the timer is armed for */
 	uint8_t port61;		/* bits 0-3 */
+	bool irq0_level;	/* the level last driven on IRQ 0 */
 };
+
+static void set_irq0(struct pit *p, bool level)
+{
+	p->irq0_level = level;
+	irq_set(&p->irq0, level);
+}
 
 static uint64_t tick_of(uint64_t ns)
 {
@@ -226,7 +233,7 @@ static void update_irq(struct pit *p)
 	uint64_t t = now_tick(p);
 
 	apply_pending(&p->c[0], t);
-	irq_set(&p->irq0, out_at(&p->c[0], t));
+	set_irq0(p, out_at(&p->c[0], t));
 	schedule(p, t);
 }
 
@@ -237,7 +244,7 @@ static void pit_timer(void *opaque)
 	uint64_t t = p->next_tick, now = now_tick(p);
 
 	apply_pending(c, t);
-	irq_set(&p->irq0, out_at(c, t));
+	set_irq0(p, out_at(c, t));
 	if (c->counting && !c->paused && c->count > 0 && now > t + 2ull * c->count) {
 		/* Far behind: continue from the present, one period at a time. */
 		t = now;
@@ -513,12 +520,21 @@ static void port61_write(void *opaque, uint16_t port, uint32_t value, unsigned s
 
 static const struct state_field pit_fields[] = {
 	STATE_ARRAY(struct pit, c, SF_HEX), STATE_FIELD(struct pit, next_tick, SF_DEC),
-	STATE_FIELD(struct pit, port61, SF_HEX), STATE_END,
+	STATE_FIELD(struct pit, port61, SF_HEX), STATE_FIELD(struct pit, irq0_level, SF_BOOL),
+	STATE_END,
 };
 
 static void pit_post_load(void *base)
 {
-	update_irq(base);	/* the line and the next transition from the restored clock */
+	struct pit *p = base;
+	uint64_t t = now_tick(p);
+
+	/* The line as it was (OUT is only driven onto it at the events the
+	 * live PIT handles, so re-deriving it here could add an edge), and
+	 * the next transition from the restored clock. */
+	apply_pending(&p->c[0], t);
+	irq_set(&p->irq0, p->irq0_level);
+	schedule(p, t);
 }
 
 void pit_reset(struct pit *p)
@@ -532,7 +548,7 @@ void pit_reset(struct pit *p)
 	}
 	p->port61 = 0;
 	timer_del(p->timer);
-	irq_set(&p->irq0, 0);
+	set_irq0(p, false);
 }
 
 struct pit *pit_create(struct machine *m, struct irq irq0, char *err, size_t errlen)
@@ -554,7 +570,7 @@ struct pit *pit_create(struct machine *m, struct irq irq0, char *err, size_t err
 	}
 	pit_reset(p);
 	if (machine_register_state(m, &(struct state_section){
-		    .name = "pit", .version = 1, .fields = pit_fields, .base = p,
+		    .name = "pit", .version = 2, .fields = pit_fields, .base = p,
 		    .post_load = pit_post_load }) < 0) {
 		snprintf(err, errlen, "out of memory registering the PIT state");
 		free(p);

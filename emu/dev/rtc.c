@@ -408,9 +408,17 @@ static const struct state_field rtc_fields[] = {
 static void rtc_post_load(void *base)
 {
 	struct rtc *r = base;
+	int64_t t;
 
+	/* The flags stay as saved (computed lazily, as the live RTC would);
+	 * only the line and the timer are restored from them. */
 	r->m->nmi_mask = r->nmi_disable;
-	update_irq(r);
+	irq_set(&r->irq, (r->cmos[REG_C] & C_IRQF) != 0);
+	t = (r->cmos[REG_C] & C_IRQF) ? -1 : next_event(r, now_ns(r));
+	if (t < 0)
+		timer_del(r->timer);
+	else
+		timer_mod(r->timer, (uint64_t)t);
 }
 
 void rtc_reset(struct rtc *r)

@@ -4,7 +4,8 @@
 # boot_*.bin are ROM images (-bios), mb_*.bin Multiboot kernels (-kernel),
 # disk_*.bin raw disk images SeaBIOS boots from the IDE disk (-hda), cd_*.bin
 # El Torito no-emulation boot images put on an ISO built with xorriso
-# (-cdrom); bench_*.bin are skipped (tests/bench/run.sh runs them). A line
+# (-cdrom); bench_*.bin are skipped (tests/bench/run.sh runs them), and so are
+# mon_*.bin (guests of tests/monitor/run.sh, driven by the monitor). A line
 #     ; nestemu-test: args=EXTRA ARGS status=N skip=REASON
 # in the guest's .asm (next to this script) adds arguments, changes the
 # expected exit status (default 1: the guest wrote 0 to isa-debug-exit),

@@ -226,6 +226,31 @@ else
 	ok snapshot_round_trip
 fi
 
+# The same from power-on, 20 instructions in (the guest has programmed
+# nothing yet): a snapshot of untouched devices must not come back with
+# lines or timers the live devices did not have (the 8254's OUT is high
+# in its power-on mode, but IRQ 0 stays low until it is programmed).
+script snapshot_round_trip_reset 0 $pf_args <<'X' &&
+savevm r0
+step 20
+info registers
+info checksum
+loadvm r0
+step 20
+info registers
+info checksum
+quit
+X
+if ! block 'info registers' 2 | grep -q '^RIP='; then
+	bad snapshot_round_trip_reset "no registers after loadvm: $(tail -n 5 "$tmp/out")"
+elif [ "$(block 'info registers' 1)$(block 'info checksum' 1)" != "$(block 'info registers' 2)$(block 'info checksum' 2)" ]; then
+	block 'info checksum' 1 >"$tmp/c1"
+	block 'info checksum' 2 >"$tmp/c2"
+	bad snapshot_round_trip_reset "state differs after loadvm: $(diff "$tmp/c1" "$tmp/c2" | tr '\n' ' ')"
+else
+	ok snapshot_round_trip_reset
+fi
+
 # Bit-flipped snapshots (one in the payload, one in the header) are refused
 # and the machine runs on unchanged.
 if [ -f nestemu-snapshots/rt.nsnap ]; then
@@ -341,6 +366,45 @@ if command -v python3 >/dev/null 2>&1; then
 			'VMX will be visible at the next system_reset' 'machine reset' 'RIP=000000000000fff0'
 else
 	bad sockets "python3 is needed for the socket tests"
+fi
+
+# ---- readline on a terminal (python3's pty module) ----
+
+# pty_run NAME KEYS...: nestemu -monitor stdio on a pty, history in $tmp/hist
+pty_run() {
+	name=$1
+	shift
+	NESTEMU_HISTORY=$tmp/hist timeout 40 python3 "$here/ptyclient.py" -- "$nestemu" -display none \
+		-serial none -S -monitor stdio -kernel "$kernel" -- "$@" >"$tmp/out" 2>"$tmp/err"
+}
+
+if command -v python3 >/dev/null 2>&1; then
+	rm -f "$tmp/hist"
+	mkdir -p ptydir
+	# Tab completes a command (hel -> help), a sub-command (info reg ->
+	# info registers) and a file name (ptyd -> ptydir/); the up arrow
+	# recalls the last line; an unknown command is one error line and the
+	# prompt comes back.
+	pty_run readline 'hel\t\r' 'info reg\t\r' '\x1b[A\r' 'memsave 0x100000 16 ptyd\tout.bin\r' \
+		'frobnicate\r' 'quit\r'
+	if [ "$(grep -c '^RIP=0000000000100020' "$tmp/out")" -ne 2 ]; then
+		bad readline_history_recall "expected 'info registers' twice: $(grep -c '^RIP=' "$tmp/out") times"
+	else
+		ok readline_history_recall
+	fi
+	if [ "$(wc -c <ptydir/out.bin 2>/dev/null || echo 0)" -ne 16 ]; then
+		bad readline_file_completion "ptydir/out.bin was not written: $(grep memsave "$tmp/out")"
+	else
+		ok readline_file_completion
+	fi
+	check readline "$tmp/out" '^\(nestemu\) help $' 'system_powerdown +press the ACPI power button' \
+		'^\(nestemu\) info registers $' 'saved 16 bytes at linear 0x100000 to ptydir/out.bin' \
+		"^error: unknown command 'frobnicate' \\(type 'help' for the list\\)\$" '^\(nestemu\) quit$' \
+		'^exit status 0$'
+	check readline_history_file "$tmp/hist" '^info registers $' '^frobnicate$' '^quit$'
+	# A new session reads the history file: the up arrow brings back "quit".
+	pty_run readline_history_loaded '\x1b[A\r'
+	check readline_history_loaded "$tmp/out" '^\(nestemu\) quit$' '^exit status 0$'
 fi
 
 # ---- command line: -S, -monitor, -monitor-script, -config ----

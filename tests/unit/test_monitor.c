@@ -17,6 +17,9 @@
 #include "emu/cpu/cpuid.h"
 #include "emu/machine.h"
 #include "emu/state.h"
+#include "emu/cpu/msr.h"
+#include "emu/dev/irq.h"
+#include "emu/dev/lapic.h"
 #include "monitor/monitor.h"
 
 /* ---- helpers ---- */
@@ -280,6 +283,8 @@ Test(monitor, completion)
 	expect_completions(mon, "system_", (const char *const[]){ "system_reset", "system_powerdown", NULL });
 	expect_completions(mon, "info reg", (const char *const[]){ "registers", NULL });
 	expect_completions(mon, "info registers ", (const char *const[]){ "-a", NULL });
+	expect_completions(mon, "info state cp", (const char *const[]){ "cpu0", NULL });
+	expect_completions(mon, "info checksum r", (const char *const[]){ "ram", NULL });
 	expect_completions(mon, "set ", (const char *const[]){ "cpu", NULL });
 	expect_completions(mon, "set cpu e", (const char *const[]){ "expose-virtualization", NULL });
 	expect_completions(mon, "set cpu expose-virtualization o", (const char *const[]){ "on", "off", NULL });
@@ -316,6 +321,44 @@ Test(monitor, completion)
 	rmdir(path);
 	rmdir(dir);
 	th_free_mon(t);
+}
+
+/* The device topics on a whole two-vCPU machine at power-on, the
+ * selected vCPU's LAPIC (an AP's LVTs are masked), and x2APIC mode. */
+Test(monitor, device_topics_on_a_whole_machine)
+{
+	struct machine_config cfg = { .ram_size = 16 << 20, .ncpus = 2 };
+	char err[256] = "";
+	struct machine *m = machine_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	struct monitor *mon = monitor_get(m);
+
+	expect(mon, "info pic", "8259 master (IRQ 0-7): base vector 0x08 IRR=0x00 ISR=0x00 IMR=0x00 ELCR=0x00");
+	expect(mon, "info pic", "INTR output: idle");
+	expect(mon, "info ioapic", "IOAPIC at 0xfec00000: ID 0, version 0x20, 24 pins");
+	expect(mon, "info ioapic", "pin 23: 0000000000010000 vector 0x00 Fixed  physical dest 0x00 edge  high masked, input 0");
+	expect(mon, "info pci", "00:01.0 8086:7000 class 0601 prog-if 00 rev 00: ISA bridge (piix3-isa)");
+	expect(mon, "info pci", "  BAR4: I/O size 0x10, register 0x1, not mapped");
+	expect(mon, "info irq", "GSI  ISA IRQ      raised  level");
+	machine_set_isa_irq(m, 0, 1);	/* ISA IRQ 0 is GSI 2 */
+	machine_set_isa_irq(m, 0, 0);
+	machine_set_isa_irq(m, 0, 1);
+	expect(mon, "info irq", "\n  2  0                 2  1\n");
+	expect(mon, "info lapic", "LAPIC of CPU #0: ID 0x0, version 0x01050014, IA32_APIC_BASE 0xfee00900 (enabled, xAPIC, BSP)");
+	expect(mon, "info lapic", "LVT LINT0    0x00000700: vector 0x00 ExtINT edge high\n");
+	expect(mon, "cpu 1", "");
+	expect(mon, "info lapic", "LAPIC of CPU #1: ID 0x1,");
+	expect(mon, "info lapic", "LVT LINT0    0x00010000: vector 0x00 Fixed edge high masked\n");
+	/* x2APIC: the 32-bit ID, the mode in the header line. */
+	struct cpu *c = m->cpus[1];
+	uint64_t old = c->msr.apic_base;
+	c->msr.apic_base |= APIC_BASE_EXTD;
+	lapic_base_written(c, old);
+	expect(mon, "info lapic", "LAPIC of CPU #1: ID 0x1, version 0x01050014, IA32_APIC_BASE 0xfee00c00 (enabled, x2APIC)");
+	lapic_reg_write(c->lapic, 0x80, 0x30);	/* TPR */
+	expect(mon, "info lapic", "TPR=0x30 PPR=0x30");
+	monitor_destroy(m->monitor);
+	machine_destroy(m);
 }
 
 /* ---- control ---- */
@@ -395,7 +438,11 @@ Test(monitor, stop_cont_quit_and_reset)
 	m->cpus[0]->rip = 0x1234;
 	expect(mon, "system_reset", "machine reset");
 	cr_expect_eq(m->cpus[0]->rip, 0xfff0);
-	expect(mon, "system_powerdown", "powering off now (exit status 0)");
+	/* The ACPI power button: PWRBTN_STS for the guest, the machine runs on. */
+	expect(mon, "system_powerdown", "ACPI power button pressed");
+	cr_expect_neq(m->stop, STOP_EXIT);
+	expect(mon, "info state acpi_pm pm1_sts", "pm1_sts = 0x0100");
+	expect(mon, "quit", "");
 	cr_expect_eq(m->stop, STOP_EXIT);
 	cr_expect_eq(m->exit_status, 0);
 	machine_destroy(m);

@@ -2,7 +2,8 @@
  * test_snapshot.c - snapshots: a deterministic round trip (save, run N,
  * load, run N again gives the same CPU state and RAM), corrupt,
  * truncated and incompatible files refused with the machine unchanged,
- * the monitor's savevm/loadvm/delvm/info snapshots, and the state tables.
+ * the monitor's savevm/loadvm/delvm/info snapshots, the state tables, and
+ * the board devices' sections on a whole machine.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include "harness.h"
 #include "emu/machine.h"
 #include "emu/snapshot.h"
+#include "emu/dev/fw_cfg.h"
+#include "emu/dev/pci.h"
 #include "emu/state.h"
 #include "monitor/monitor.h"
 
@@ -319,4 +322,59 @@ Test(snapshot, state_tables_print_and_round_trip)
 	cr_expect_eq(snapshot_check_name("a/b", err, sizeof(err)), -1);
 	cr_expect_eq(snapshot_check_name("", err, sizeof(err)), -1);
 	free_t(t);
+}
+
+/* The board's devices on a whole machine: a PCI BAR is mapped again where
+ * the snapshot had it, the 16550's registers and receive FIFO, the
+ * fw_cfg selector and offset, the NMI mask (port 0x70 bit 7) come back. */
+Test(snapshot, device_sections_round_trip)
+{
+	struct machine_config cfg = { .ram_size = 32 << 20, .ncpus = 1 };
+	char path[128], err[300];
+	struct machine *m = machine_create(&cfg, err, sizeof(err));
+
+	cr_assert_not_null(m, "%s", err);
+	struct pci_bus *bus = machine_pci_bus(m);
+	cr_assert_not_null(bus);
+	const struct pci_device *ide = pci_find(bus, PCI_DEVFN_IDE);
+	cr_assert_not_null(ide);
+	for (const char *n = "pci\0pci-01.1\0serial@3f8\0fw_cfg\0rtc\0"; *n; n += strlen(n) + 1)
+		cr_expect_not_null(state_find(m, n), "no state section '%s'", n);
+
+	pci_config_write(bus, PCI_DEVFN_IDE, 0x20, 0xc001, 4);
+	pci_config_write(bus, PCI_DEVFN_IDE, PCI_COMMAND, PCI_CMD_IO, 2);
+	cr_assert_eq(ide->bars[4].addr, 0xc000);
+	machine_io_out(m, 0x3ff, 0x5a, 1);		/* SCR */
+	machine_io_out(m, 0x3f9, 0x05, 1);		/* IER */
+	machine_io_out(m, 0x3fa, 0x01, 1);		/* FIFOs on */
+	machine_io_out(m, 0x3fc, 0x10, 1);		/* loopback */
+	machine_io_out(m, 0x3f8, 'x', 1);		/* into the receive FIFO */
+	machine_io_out(m, 0x3f8, 'y', 1);
+	machine_io_out(m, FW_CFG_PORT_SEL, FW_CFG_SIGNATURE, 2);
+	cr_expect_eq(machine_io_in(m, FW_CFG_PORT_DATA, 1), 'Q');
+	machine_io_out(m, 0x70, 0x8b, 1);		/* NMIs masked */
+	cr_expect(m->nmi_mask);
+
+	tmp_path(path, sizeof(path), "dev");
+	cr_assert_eq(snapshot_save_file(m, path, "dev", err, sizeof(err)), 0, "%s", err);
+
+	pci_config_write(bus, PCI_DEVFN_IDE, 0x20, 0xd001, 4);
+	cr_assert_eq(ide->bars[4].addr, 0xd000);
+	machine_io_out(m, 0x3ff, 0x00, 1);
+	machine_io_out(m, 0x3f9, 0x00, 1);
+	cr_expect_eq(machine_io_in(m, 0x3f8, 1), 'x');	/* drains one byte */
+	machine_io_out(m, FW_CFG_PORT_SEL, FW_CFG_ID, 2);
+	machine_io_out(m, 0x70, 0x0b, 1);
+	cr_expect(!m->nmi_mask);
+
+	cr_assert_eq(snapshot_load_file(m, path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(ide->bars[4].addr, 0xc000, "BAR4 at 0x%llx", (unsigned long long)ide->bars[4].addr);
+	cr_expect_eq(machine_io_in(m, 0x3ff, 1), 0x5a);
+	cr_expect_eq(machine_io_in(m, 0x3f9, 1), 0x05);
+	cr_expect_eq(machine_io_in(m, 0x3f8, 1), 'x');
+	cr_expect_eq(machine_io_in(m, 0x3f8, 1), 'y');
+	cr_expect_eq(machine_io_in(m, FW_CFG_PORT_DATA, 1), 'E');	/* "QEMU", one byte read */
+	cr_expect(m->nmi_mask);
+	unlink(path);
+	machine_destroy(m);
 }
