@@ -211,6 +211,14 @@ int boot_linux_image(struct machine *m, const void *kernel, size_t ksize, const 
 			 name);
 		goto fail;
 	}
+	/* syssize (0x1f4, 16-byte units, 32-bit since protocol 2.04): the
+	 * protected-mode code the file must hold after the setup sectors. */
+	if ((uint64_t)rd32(k + 0x1f4) * 16 > ksize - off) {
+		snprintf(err, errlen, "kernel '%s' is truncated: its header announces %llu bytes of "
+			 "kernel after the setup sectors, the file has %zu",
+			 name, (unsigned long long)rd32(k + 0x1f4) * 16, ksize - off);
+		goto fail;
+	}
 	s->hdr_len = (size_t)0x202 + k[0x201] - BP_HDR;
 	if (s->hdr_len > sizeof(s->hdr))
 		s->hdr_len = sizeof(s->hdr);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "boot_linux.h"
 #include "loader.h"
@@ -78,11 +79,17 @@ static uint8_t *read_file(const char *path, const char *what, size_t *size, char
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
+	struct stat st;
 	long len;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "cannot open %s '%s': %s", what, path, strerror(errno));
 		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot read %s '%s': it is %s", what, path,
+			 S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		goto out;
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
 		snprintf(err, errlen, "cannot read %s '%s': it is not a regular file", what, path);
@@ -355,7 +362,7 @@ static long find_header(const struct mb_state *s, const char *name, uint32_t *fl
 		snprintf(err, errlen, "kernel '%s' is an ELF file without a Multiboot header in its first 8 KiB (only Multiboot v1 kernels can be loaded with -kernel)",
 			 name);
 	else
-		snprintf(err, errlen, "kernel '%s' is neither an ELF file nor a Multiboot kernel", name);
+		snprintf(err, errlen, "'%s' is neither a Linux bzImage nor a Multiboot kernel", name);
 	return -1;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_file.h"
@@ -161,6 +162,16 @@ static uint64_t parse_size(const char *s)
 	return v * mul;
 }
 
+/* The host's physical memory in bytes (no limit when unknown). */
+static uint64_t host_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+
+	if (pages <= 0 || size <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)size;
+}
+
 static bool parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -231,6 +242,9 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 				die("memory size '%s' is too small: -m needs at least 2M", v);
 			if (o->ram_size & 0xfff)
 				die("memory size '%s' is not a multiple of 4 KiB", v);
+			if (o->ram_size > host_memory())
+				die("memory size '%s' is more than this host's %llu MiB of RAM; use a smaller -m",
+				    v, (unsigned long long)(host_memory() >> 20));
 		} else if (!strcmp(a, "-smp")) {
 			uint64_t n;
 			ARG();

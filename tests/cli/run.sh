@@ -62,6 +62,34 @@ expect_ok device_help "pc-testdev" -device help
 
 echo "not a kernel" >"$tmp/text"
 printf '\177ELF\001\001\001' >"$tmp/tiny.elf"
+: >"$tmp/empty"
+# Broken kernels: a bzImage header announcing more code than the file has,
+# one with nothing after its setup sectors, a Multiboot ELF whose program
+# headers lie past the end, and one whose segment does.
+python3 - "$tmp" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def bz(size, syssize):
+    b = bytearray(size)
+    b[0x1f1] = 1                       # setup_sects
+    struct.pack_into('<I', b, 0x1f4, syssize)
+    b[0x202:0x206] = b'HdrS'
+    struct.pack_into('<H', b, 0x206, 0x20f)
+    b[0x211] = 1                       # LOADED_HIGH
+    return b
+open(d + '/trunc.bz', 'wb').write(bz(4096, 0x1000))
+open(d + '/short.bz', 'wb').write(bz(1024, 0))
+def elf(phoff, seg_off, seg_size):
+    b = bytearray(0x100)
+    b[0:7] = b'\x7fELF\x01\x01\x01'
+    struct.pack_into('<HHIIIIIHHHHHH', b, 16, 2, 3, 1, 0x100000, phoff, 0, 0, 52, 32, 1, 40, 0, 0)
+    struct.pack_into('<III', b, 0x80, 0x1badb002, 0, (-0x1badb002) & 0xffffffff)
+    if phoff < len(b):
+        struct.pack_into('<IIIIIIII', b, phoff, 1, seg_off, 0x100000, 0x100000, seg_size, seg_size, 5, 4096)
+    return b
+open(d + '/trunc_mb.elf', 'wb').write(elf(0x1000, 0, 0x100))
+open(d + '/seg_mb.elf', 'wb').write(elf(52, 0, 0x10000))
+PY
 
 expect_err no_args "nothing to boot"
 expect_err unknown_option "unknown option '-frobnicate'" -frobnicate
@@ -87,7 +115,19 @@ expect_err initrd_without_kernel "-initrd needs -kernel" -initrd x -bios "$tmp/t
 expect_err missing_kernel "cannot open kernel '/nonexistent/k'" -kernel /nonexistent/k
 expect_err missing_bios "cannot open BIOS image '/nonexistent/b'" -bios /nonexistent/b
 expect_err bad_bios_size "multiple of 64 KiB" -bios "$tmp/text"
-expect_err not_multiboot "neither an ELF file nor a Multiboot kernel" -kernel "$tmp/text"
+expect_err not_multiboot "'$tmp/text' is neither a Linux bzImage nor a Multiboot kernel" -kernel "$tmp/text"
+expect_err empty_kernel "neither a Linux bzImage nor a Multiboot kernel" -kernel "$tmp/empty"
+expect_err kernel_is_dir "it is a directory" -kernel "$tmp"
+expect_err trunc_bzimage "is truncated: its header announces" -kernel "$tmp/trunc.bz"
+expect_err short_bzimage "is truncated: no protected-mode code" -kernel "$tmp/short.bz"
+expect_err trunc_elf_phdrs "truncated or has no program headers" -kernel "$tmp/trunc_mb.elf"
+expect_err trunc_elf_segment "a segment's data lies beyond the end" -kernel "$tmp/seg_mb.elf"
+expect_err missing_initrd "cannot open initrd '/nonexistent/i'" -kernel "$tmp/trunc.bz" -initrd /nonexistent/i
+expect_err initrd_is_dir "cannot read initrd '$tmp': it is a directory" -kernel "$tmp/trunc.bz" -initrd "$tmp"
+expect_err bios_is_dir "cannot read BIOS image '$tmp': it is a directory" -bios "$tmp"
+expect_err empty_bios "multiple of 64 KiB" -bios "$tmp/empty"
+expect_err huge_memory "more than this host's" -m 1T -kernel "$tmp/text"
+expect_err too_many_cpus "invalid CPU count '65'" -smp 65 -kernel "$tmp/text"
 expect_err elf_no_header "without a Multiboot header" -kernel "$tmp/tiny.elf"
 expect_err unknown_device "unknown device 'frob'" -device frob -kernel "$tmp/text"
 expect_err device_bad_option "has no option 'size'" -device pc-testdev,size=4 -kernel "$tmp/text"
