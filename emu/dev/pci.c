@@ -50,6 +50,7 @@
 
 struct pam_region {
 	uint64_t base, size;
+	const char *name;	/* the region's name, so only it is removed */
 };
 
 /* A write-only (WE) PAM run: MMIO whose offsets are made absolute by base. */
@@ -147,7 +148,8 @@ static void bar_unmap(struct pci_device *d, int n)
 	if (b->kind == PCI_BAR_IO)
 		(void)machine_remove_io(m, (uint16_t)b->addr, (uint16_t)b->size);
 	else
-		(void)memmap_remove(&m->mem, b->addr, b->size);
+		(void)memmap_remove_owned(&m->mem, b->addr, b->size, b->name ? b->name : d->name,
+					  b->opaque);
 	b->addr = PCI_BAR_UNMAPPED;
 }
 
@@ -310,7 +312,8 @@ static void pam_update(struct pci_bus *bus)
 	struct memmap *mm = &bus->m->mem;
 
 	for (int k = 0; k < bus->npam; k++)
-		(void)memmap_remove(mm, bus->pam[k].base, bus->pam[k].size);
+		(void)memmap_remove_owned(mm, bus->pam[k].base, bus->pam[k].size, bus->pam[k].name,
+					  NULL);
 	bus->npam = 0;
 	for (int c = 0; c < PAM_CHUNKS;) {
 		unsigned mode = pam_mode(bus, c);
@@ -338,7 +341,8 @@ static void pam_update(struct pci_bus *bus)
 			continue;
 		/* Regions are added at priority 0 with a later seq than the
 		 * loaders' ROM, so they win over it. */
-		bus->pam[bus->npam++] = (struct pam_region){ base, size };
+		bus->pam[bus->npam++] = (struct pam_region){ base, size,
+			mode == (PAM_RE | PAM_WE) ? "pam-ram" : mode == PAM_RE ? "pam-rom" : "pam-wo" };
 	}
 }
 
@@ -350,7 +354,7 @@ static void smram_update(struct pci_bus *bus)
 	if (open == bus->smram_mapped)
 		return;
 	if (bus->smram_mapped)
-		(void)memmap_remove(mm, SMRAM_BASE, SMRAM_SIZE);
+		(void)memmap_remove_owned(mm, SMRAM_BASE, SMRAM_SIZE, "smram", NULL);
 	bus->smram_mapped = open && memmap_add_ram(mm, SMRAM_BASE, SMRAM_SIZE, SMRAM_BASE,
 						   "smram") == 0;
 }

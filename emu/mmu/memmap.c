@@ -159,12 +159,17 @@ int memmap_add_mmio(struct memmap *mm, uint64_t base, uint64_t size, mmio_read_f
 	return insert_region(mm, &r);
 }
 
-int memmap_remove(struct memmap *mm, uint64_t base, uint64_t size)
+/* Removes the newest region at base/size whose name (when name is not
+ * NULL) and opaque pointer (when opaque is not NULL) match. */
+static int remove_region(struct memmap *mm, uint64_t base, uint64_t size, const char *name,
+			 const void *opaque)
 {
 	int found = -1;
 	for (int i = 0; i < mm->nregions; i++) {
 		const struct mem_region *r = &mm->regions[i];
 		if (r->base == base && r->size == size &&
+		    (name == NULL || (r->name && strcmp(r->name, name) == 0)) &&
+		    (opaque == NULL || r->opaque == opaque) &&
 		    (found < 0 || r->seq > mm->regions[found].seq))
 			found = i;
 	}
@@ -177,6 +182,17 @@ int memmap_remove(struct memmap *mm, uint64_t base, uint64_t size)
 	mm->nregions--;
 	map_changed(mm);
 	return 0;
+}
+
+int memmap_remove(struct memmap *mm, uint64_t base, uint64_t size)
+{
+	return remove_region(mm, base, size, NULL, NULL);
+}
+
+int memmap_remove_owned(struct memmap *mm, uint64_t base, uint64_t size, const char *name,
+			const void *opaque)
+{
+	return remove_region(mm, base, size, name, opaque);
 }
 
 static inline bool wins_over(const struct mem_region *a, const struct mem_region *b)

@@ -91,6 +91,12 @@ const struct mem_region *memmap_find(const struct memmap *mm, uint64_t pa);
 /* Removes the most recently added region with exactly this base and size
  * (PCI BAR moves: remove, then add at the new base). 0 or -ENOENT. */
 int memmap_remove(struct memmap *mm, uint64_t base, uint64_t size);
+/* The same, but only a region with this name (unless NULL) and opaque
+ * pointer (unless NULL): a device unmapping its own window never removes
+ * another region a guest placed at the same address (PCI BARs over PAM
+ * windows or each other). 0 or -ENOENT. */
+int memmap_remove_owned(struct memmap *mm, uint64_t base, uint64_t size, const char *name,
+			const void *opaque);
 
 /*
  * Physical access by the machine (devices, loaders, DMA, page walks).
