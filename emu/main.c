@@ -270,6 +270,9 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 				die("too many -serial options: there are four serial ports (COM1-COM4)");
 			if (serial_backend_check(v, "serial", err, sizeof(err)) < 0)
 				die("%s", err);
+			for (int i = 0; i < o->nserial; i++)
+				if (!strcmp(v, "stdio") && !strcmp(o->serial[i], "stdio"))
+					die("only one -serial can use stdio (its input cannot be shared)");
 			o->serial[o->nserial++] = v;
 			o->serial_from_config |= where != NULL;
 		} else if (!strcmp(a, "-debugcon")) {

@@ -105,6 +105,7 @@ expect_err bad_serial "unknown serial back end 'pty'" -serial pty -kernel "$tmp/
 expect_err bad_serial_tcp "invalid serial back end 'tcp:1'" -serial tcp:1 -kernel "$tmp/text"
 expect_err bad_serial_opt "unknown option 'bogus'" -serial tcp::4555,bogus -kernel "$tmp/text"
 expect_err five_serials "four serial ports" -serial none -serial none -serial none -serial none -serial none -kernel "$tmp/text"
+expect_err serial_stdio_twice "only one -serial can use stdio" -serial stdio -serial stdio -kernel "$tmp/text"
 expect_err serial_refused "cannot connect" -serial unix:"$tmp/nobody.sock" -kernel "$tmp/text"
 expect_err bad_debugcon "unknown debugcon back end" -debugcon pty -kernel "$tmp/text"
 expect_err display_sdl "not available yet" -display sdl -kernel "$tmp/text"
