@@ -424,7 +424,7 @@ static size_t make_kernel(uint8_t *k, size_t cap, bool bz)
 Test(devfuzz, kernel_headers)
 {
 	struct machine *m = new_machine();
-	static uint8_t k[5 * 512 + 4096];
+	static uint8_t k[0x2000];	/* the larger of the two images */
 	char err[256];
 	int ok = 0;
 
