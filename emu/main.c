@@ -75,7 +75,7 @@ static void usage(FILE *f)
 		"  -debugcon DEV       port 0xE9 debug console, same back ends (default stdio)\n"
 		"  -device NAME[,K=V]  add a device; '-device help' lists them\n"
 		"  -display TYPE       none (sdl is not available yet)\n"
-		"  -nographic          same as -display none -serial stdio\n"
+		"  -nographic          -display none (COM1 is on stdio unless -serial is given)\n"
 		"\n"
 		"Debugging:\n"
 		"  -d LIST             log items, comma-separated; '-d help' lists them\n"
