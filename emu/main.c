@@ -95,7 +95,7 @@ static void usage(FILE *f)
 		"  -snapshot           accepted; there are no disks yet to protect\n"
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
-		"                      debugcon, display, monitor, no-reboot, name\n"
+		"                      debugcon, display, monitor, no-reboot, name, device\n"
 		"                      (options on the command line win)\n"
 		"\n"
 		"  -h, --help          this text\n"
@@ -353,7 +353,7 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 {
 	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
 					    "serial", "debugcon", "display", "monitor", "no-reboot",
-					    "name", NULL };
+					    "name", "device", NULL };
 	const char *path = NULL;
 	char err[600];
 

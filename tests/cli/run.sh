@@ -157,6 +157,18 @@ if [ -n "$guests" ]; then
 	else
 		bad demo_guest "$guests/mb_hello.bin is missing"
 	fi
+	# -device from a -config file (keys may repeat).
+	if [ -f "$guests/mb_testdev.bin" ]; then
+		printf '[machine]\ndevice = pc-testdev\ndevice = isa-debug-exit,iobase=0xf4,iosize=4\n' >"$tmp/dev.ini"
+		timeout 20 "$nestemu" -config "$tmp/dev.ini" -display none -kernel "$guests/mb_testdev.bin" \
+			>"$tmp/out" 2>"$tmp/err" </dev/null
+		st=$?
+		if [ "$st" -eq 1 ] && grep -q PASS "$tmp/out"; then
+			ok device_from_config
+		else
+			bad device_from_config "exit status $st: $(tail -n 2 "$tmp/out") $(head -n 1 "$tmp/err")"
+		fi
+	fi
 	# COM2 on a file, then on TCP and Unix sockets (both directions).
 	if [ -f "$guests/mb_serial.bin" ]; then
 		timeout 20 "$nestemu" -display none -serial none -serial "file:$tmp/com2.txt" -serial none \
