@@ -179,7 +179,7 @@ if [ -n "$guests" ]; then
 		else
 			bad serial_com2_file "exit status $st, COM2 file: $(head -c 100 "$tmp/com2.txt")"
 		fi
-		for mode in tcp-server tcp-client unix-server unix-client; do
+		for mode in tcp-server tcp-client unix-server unix-client tcp-nowait; do
 			res=$(python3 "$(dirname "$0")/serial_peer.py" "$mode" "$nestemu" "$guests/mb_serial.bin" "$tmp" 2>&1)
 			case $res in
 			PASS*) ok "serial_$mode" ;;
