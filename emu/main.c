@@ -116,7 +116,7 @@ static void usage(FILE *f)
 		"  -device NAME[,K=V]  add a device; '-device help' lists them\n"
 		"  -display TYPE       sdl (a window) or none; default sdl when built with\n"
 		"                      SDL2 and DISPLAY or WAYLAND_DISPLAY is set, else none\n"
-		"  -nographic          same as -display none -serial stdio\n"
+		"  -nographic          -display none (COM1 is on stdio unless -serial is given)\n"
 		"  -vga TYPE           std (PCI VGA with Bochs VBE, 00:02.0; the default) or none\n"
 		"\n"
 		"Debugging:\n"
@@ -137,7 +137,8 @@ static void usage(FILE *f)
 		"  -config FILE        read options from an INI file: a [machine] section with\n"
 		"                      m, smp, cpu, kernel, initrd, append, bios, serial,\n"
 		"                      debugcon, display, vga, monitor, no-reboot, name, hda,\n"
-		"                      hdb, hdc, hdd, cdrom, drive, boot, snapshot\n"
+		"                      hdb, hdc, hdd, cdrom, drive, boot, snapshot,\n"
+		"                      device\n"
 		"                      (options on the command line win)\n"
 		"\n"
 		"  -h, --help          this text\n"
@@ -431,6 +432,9 @@ static void parse_args(int argc, char **argv, struct options *o, const char *whe
 				die("too many -serial options: there are four serial ports (COM1-COM4)");
 			if (serial_backend_check(v, "serial", err, sizeof(err)) < 0)
 				die("%s", err);
+			for (int i = 0; i < o->nserial; i++)
+				if (!strcmp(v, "stdio") && !strcmp(o->serial[i], "stdio"))
+					die("only one -serial can use stdio (its input cannot be shared)");
 			o->serial[o->nserial++] = v;
 			o->serial_from_config |= where != NULL;
 		} else if (!strcmp(a, "-debugcon")) {
@@ -539,7 +543,7 @@ static void read_config(int argc, char **argv, struct options *o, struct config_
 	static const char *const keys[] = { "m", "smp", "cpu", "kernel", "initrd", "append", "bios",
 					    "serial", "debugcon", "display", "monitor", "no-reboot",
 					    "name", "vga", "hda", "hdb", "hdc", "hdd", "cdrom", "drive", "boot",
-					    "snapshot", NULL };
+					    "snapshot", "device", NULL };
 	const char *path = NULL;
 	char err[600];
 

@@ -447,7 +447,9 @@ static void finish(struct buf *b, size_t at)
 static void build_dsdt(struct buf *b, const struct acpi_config *cfg)
 {
 	static const unsigned kbd_io[][2] = { { 0x60, 1 }, { 0x64, 1 } };
-	static const unsigned com_io[][2] = { { 0x3f8, 8 } };
+	static const unsigned com_io[4][1][2] = {
+		{ { 0x3f8, 8 } }, { { 0x2f8, 8 } }, { { 0x3e8, 8 } }, { { 0x2e8, 8 } },
+	};
 	static const unsigned rtc_io[][2] = { { 0x70, 8 } };
 	static const unsigned pic_io[][2] = { { 0x20, 2 }, { 0xa0, 2 } };
 	static const unsigned pit_io[][2] = { { 0x40, 4 } };
@@ -514,7 +516,12 @@ static void build_dsdt(struct buf *b, const struct acpi_config *cfg)
 	pkg_end(b);
 	isa_device(b, "KBD_", "PNP0303", -1, kbd_io, 2, 1);
 	isa_device(b, "MOU_", "PNP0F13", -1, NULL, 0, 12);
-	isa_device(b, "COM1", "PNP0501", 1, com_io, 1, 4);
+	for (int n = 0; n < 4; n++) {
+		char name[5] = "COM1";
+		name[3] = (char)('1' + n);
+		if (n == 0 || (cfg->com_ports & (1u << n)))
+			isa_device(b, name, "PNP0501", n + 1, com_io[n], 1, (n & 1) ? 3 : 4);
+	}
 	isa_device(b, "RTC_", "PNP0B00", -1, rtc_io, 1, 8);
 	isa_device(b, "PIC_", "PNP0000", -1, pic_io, 2, 2);
 	isa_device(b, "TMR_", "PNP0100", -1, pit_io, 1, 0);
@@ -840,6 +847,10 @@ void acpi_config_from_machine(const struct machine *m, struct acpi_config *cfg)
 	if (cfg->pci_mem_base >= PCI_HOLE_END)
 		cfg->pci_mem_base = (uint32_t)BELOW_4G_MAX;
 	cfg->pci_mem_limit = (uint32_t)(PCI_HOLE_END - 1);
+	cfg->com_ports = 1;
+	for (int n = 0; n < 3; n++)
+		if (m->cfg.serial_more[n])
+			cfg->com_ports |= (uint8_t)(2u << n);
 }
 
 /* ---- the loader script, run locally ---- */

@@ -53,6 +53,7 @@ struct acpi_config {
 	uint64_t hpet_addr;
 	uint32_t pci_mem_base;		/* 32-bit PCI memory window [base, limit] */
 	uint32_t pci_mem_limit;
+	uint8_t com_ports;		/* serial ports present: bit n = COM(n+1) */
 };
 
 struct acpi_tables {

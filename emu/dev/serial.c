@@ -12,6 +12,10 @@
  * driver's probe expects. The IRQ line (cfg->irq) follows IIR after every
  * register access; while the received-data interrupt is enabled, a timer
  * polls the back end every 5 ms of guest time so input wakes the guest.
+ * The board creates one instance per COM port (base, IRQ and name come
+ * from serial_config) and ORs the IRQ outputs of ports sharing a line.
+ * Back ends: stdio, file, none, and sockets (dev/charsock.c), all polled
+ * without blocking.
  * Saved state: the registers, the receive FIFO and the poll's deadline
  * (the back end is the host's and is not saved).
  */

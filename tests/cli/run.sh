@@ -107,6 +107,7 @@ expect_err bad_serial "unknown serial back end 'pty'" -serial pty -kernel "$tmp/
 expect_err bad_serial_tcp "invalid serial back end 'tcp:1'" -serial tcp:1 -kernel "$tmp/text"
 expect_err bad_serial_opt "unknown option 'bogus'" -serial tcp::4555,bogus -kernel "$tmp/text"
 expect_err five_serials "four serial ports" -serial none -serial none -serial none -serial none -serial none -kernel "$tmp/text"
+expect_err serial_stdio_twice "only one -serial can use stdio" -serial stdio -serial stdio -kernel "$tmp/text"
 expect_err serial_refused "cannot connect" -serial unix:"$tmp/nobody.sock" -kernel "$tmp/text"
 expect_err bad_debugcon "unknown debugcon back end" -debugcon pty -kernel "$tmp/text"
 expect_err display_sdl "SDL" -display sdl -kernel "$tmp/text"
@@ -183,6 +184,18 @@ if [ -n "$guests" ]; then
 	else
 		bad demo_guest "$guests/mb_hello.bin is missing"
 	fi
+	# -device from a -config file (keys may repeat).
+	if [ -f "$guests/mb_testdev.bin" ]; then
+		printf '[machine]\ndevice = pc-testdev\ndevice = isa-debug-exit,iobase=0xf4,iosize=4\n' >"$tmp/dev.ini"
+		timeout 20 "$nestemu" -config "$tmp/dev.ini" -display none -kernel "$guests/mb_testdev.bin" \
+			>"$tmp/out" 2>"$tmp/err" </dev/null
+		st=$?
+		if [ "$st" -eq 1 ] && grep -q PASS "$tmp/out"; then
+			ok device_from_config
+		else
+			bad device_from_config "exit status $st: $(tail -n 2 "$tmp/out") $(head -n 1 "$tmp/err")"
+		fi
+	fi
 	# COM2 on a file, then on TCP and Unix sockets (both directions).
 	if [ -f "$guests/mb_serial.bin" ]; then
 		timeout 20 "$nestemu" -display none -serial none -serial "file:$tmp/com2.txt" -serial none \
@@ -193,7 +206,7 @@ if [ -n "$guests" ]; then
 		else
 			bad serial_com2_file "exit status $st, COM2 file: $(head -c 100 "$tmp/com2.txt")"
 		fi
-		for mode in tcp-server tcp-client unix-server unix-client; do
+		for mode in tcp-server tcp-client unix-server unix-client tcp-nowait; do
 			res=$(python3 "$(dirname "$0")/serial_peer.py" "$mode" "$nestemu" "$guests/mb_serial.bin" "$tmp" 2>&1)
 			case $res in
 			PASS*) ok "serial_$mode" ;;

@@ -265,3 +265,28 @@ Test(acpi, loader_script_rejects_bad_commands)
 	script[0] = 9;
 	cr_assert_eq(acpi_install(m, &bad, TABLES_AT, RSDP_AT), -EINVAL, "unknown command");
 }
+
+/* COM2-COM4 appear in the DSDT only when the machine has them. */
+Test(acpi_com, dsdt_lists_configured_com_ports)
+{
+	struct machine_config cfg = { .ram_size = 64 << 20, .ncpus = 1,
+				      .serial_more = { NULL, "none", NULL } };
+	struct acpi_config ac;
+	struct acpi_tables tb;
+	char err[256];
+	struct machine *mc = machine_create(&cfg, err, sizeof(err));
+
+	cr_assert_not_null(mc, "%s", err);
+	acpi_config_from_machine(mc, &ac);
+	cr_assert_eq(ac.com_ports, 0x5, "COM1 and COM3");
+	cr_assert_eq(acpi_build(&ac, &tb), 0);
+	const uint8_t *d = tb.tables + tb.dsdt;
+	uint32_t len = rd32(d + 4);
+	cr_assert_not_null(find(d, len, "COM1", 4));
+	cr_assert_not_null(find(d, len, "COM3", 4));
+	cr_assert_null(find(d, len, "COM2", 4));
+	cr_assert_null(find(d, len, "COM4", 4));
+	cr_assert_not_null(find(d, len, "\x47\x01\xe8\x03\xe8\x03\x01\x08", 8), "IO(0x3E8, 8)");
+	acpi_tables_free(&tb);
+	machine_destroy(mc);
+}

@@ -416,7 +416,7 @@ Test(machine, multiboot_errors)
 	expect_error(img, n, 64 << 20, "checksum");
 
 	memset(img, 0x41, sizeof(img));
-	expect_error(img, sizeof(img), 64 << 20, "neither an ELF file nor a Multiboot kernel");
+	expect_error(img, sizeof(img), 64 << 20, "neither a Linux bzImage nor a Multiboot kernel");
 
 	n = make_elf(img, 0x200, 0x200, 0x7000000, 0, false);	/* 112 MiB, RAM is 64 */
 	expect_error(img, n, 64 << 20, "outside guest RAM");
