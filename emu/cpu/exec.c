@@ -90,7 +90,6 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 		cpu_fault(cpu, EXC_GP, 0);
 	uint64_t lin = (cpu->segbase[S_CS] + rip) & cpu->lin_mask;
 	unsigned csz = cpu->code_size;
-	unsigned dcsz = csz | (cpu->model && cpu->model->vendor == VENDOR_AMD ? DECODE_AMD : 0);
 	uint32_t key = csz | (uint32_t)cpu->mmu_idx << 2;
 	uint64_t stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
 	struct jc_entry *j = &cpu->jc[(lin ^ (lin >> 10)) & (JC_ENTRIES - 1)];
@@ -109,6 +108,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 		goto found;
 
 	/* Decode a new block up to the page end (and the CS limit). */
+	unsigned dcsz = csz | (cpu->model && cpu->model->vendor == VENDOR_AMD ? DECODE_AMD : 0);
 	uint8_t page[4096 + 16];
 	unsigned off = (unsigned)(pa & 0xfff);
 	unsigned avail = 4096 - off;
@@ -350,13 +350,24 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		cpu->exit_request = 0;
 		bc_set_running(cpu->bc, b, &cpu->exit_request);
 		const struct insn *i = b->insns, *end = b->insns + n;
-		do {
+		/* Two call sites, so the host's branch predictor sees which
+		 * handler follows which a little better. */
+		for (;;) {
 			cpu->next_rip = (cpu->rip + i->len) & mask;
 			i->fn(cpu, i);
 			cpu->rip = cpu->next_rip;
 			cpu->icount++;
 			i++;
-		} while (i < end && __builtin_expect(!cpu->exit_request, 1));
+			if (i >= end || __builtin_expect(cpu->exit_request != 0, 0))
+				break;
+			cpu->next_rip = (cpu->rip + i->len) & mask;
+			i->fn(cpu, i);
+			cpu->rip = cpu->next_rip;
+			cpu->icount++;
+			i++;
+			if (i >= end || __builtin_expect(cpu->exit_request != 0, 0))
+				break;
+		}
 		bc_set_running(cpu->bc, NULL, NULL);
 		if (cpu->slow_mode)
 			debug_after(cpu, tf, rf);
