@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "interp.h"
 #include "intr.h"
+#include "misc.h"
 #include "virt.h"
 #include "../machine.h"
 #include "../mmu/mmu.h"
@@ -132,6 +133,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 			rc = decode_insn(buf, 15, dcsz, cpu->features, single->insns);
 			if (rc < 0)
 				decode_fault(cpu, rc, buf, single->insns);
+			single->insns[0].fn = branch_specialise(&single->insns[0], dcsz);
 			if (cpu->m->op_seen)
 				cpu->m->op_seen[single->insns[0].op] = 1;
 			single->ninsn = 1;
@@ -147,6 +149,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 				decode_fault(cpu, rc, page + pos, i);
 			break;
 		}
+		i->fn = branch_specialise(i, dcsz);
 		pos += (unsigned)rc;
 		n++;
 		if (opcode_table[i->op].flags & OPF_END)
