@@ -18,6 +18,7 @@
  */
 #include "misc.h"
 #include "cpuid.h"
+#include "decode.h"
 
 /* Canonical form of a 64-bit linear address (48 or 57 bits with LA57). */
 static inline bool branch_canonical(const struct cpu *cpu, uint64_t a)
@@ -62,6 +63,45 @@ void jcc_Jb(struct cpu *cpu, const struct insn *i)
 void jmp_Jb(struct cpu *cpu, const struct insn *i)
 {
 	branch_to(cpu, cpu->next_rip + i->imm, branch_jb_osz(cpu, i));
+}
+
+/*
+ * Specialised Jcc handlers (branch_specialise): the condition and the
+ * branch operand size are constants, so cpu_cond folds to the test of one
+ * lazy-flags kind and branch_jb_osz disappears. They behave exactly as
+ * jcc_Jb / jcc_Jz_* with the same insn.
+ */
+#define JCC_FAST(cc) \
+	static void jcc_fast_w_##cc(struct cpu *cpu, const struct insn *i) \
+	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, 1); } \
+	static void jcc_fast_d_##cc(struct cpu *cpu, const struct insn *i) \
+	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, 2); } \
+	static void jcc_fast_q_##cc(struct cpu *cpu, const struct insn *i) \
+	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, 3); }
+JCC_FAST(0) JCC_FAST(1) JCC_FAST(2) JCC_FAST(3) JCC_FAST(4) JCC_FAST(5) JCC_FAST(6) JCC_FAST(7)
+JCC_FAST(8) JCC_FAST(9) JCC_FAST(10) JCC_FAST(11) JCC_FAST(12) JCC_FAST(13) JCC_FAST(14) JCC_FAST(15)
+#define JCC_ROW(sfx) { jcc_fast_##sfx##_0, jcc_fast_##sfx##_1, jcc_fast_##sfx##_2, jcc_fast_##sfx##_3, \
+	jcc_fast_##sfx##_4, jcc_fast_##sfx##_5, jcc_fast_##sfx##_6, jcc_fast_##sfx##_7, \
+	jcc_fast_##sfx##_8, jcc_fast_##sfx##_9, jcc_fast_##sfx##_10, jcc_fast_##sfx##_11, \
+	jcc_fast_##sfx##_12, jcc_fast_##sfx##_13, jcc_fast_##sfx##_14, jcc_fast_##sfx##_15 }
+static const insn_fn jcc_fast[3][16] = { JCC_ROW(w), JCC_ROW(d), JCC_ROW(q) };
+
+insn_fn branch_specialise(const struct insn *i, unsigned code_size)
+{
+	bool amd = (code_size & DECODE_AMD) != 0;
+	unsigned csz = code_size & 0xff, osz;
+	if (i->fn == jcc_Jb) {
+		/* as branch_jb_osz, with the decoder's code size and vendor */
+		if (csz == 3)
+			osz = ((i->flags & INSN_OPSZ) && amd) ? 1 : 3;
+		else
+			osz = ((csz == 1) != !!(i->flags & INSN_OPSZ)) ? 1 : 2;
+	} else if (i->fn == jcc_Jz_w || i->fn == jcc_Jz_d || i->fn == jcc_Jz_q) {
+		osz = i->osz;
+	} else {
+		return i->fn;
+	}
+	return jcc_fast[osz - 1][i->cc & 15];
 }
 
 static inline void jcc_Jz_body(struct cpu *cpu, const struct insn *i, unsigned osz)

@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "interp.h"
 #include "intr.h"
+#include "misc.h"
 #include "virt.h"
 #include "../machine.h"
 #include "../mmu/mmu.h"
@@ -90,7 +91,6 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 		cpu_fault(cpu, EXC_GP, 0);
 	uint64_t lin = (cpu->segbase[S_CS] + rip) & cpu->lin_mask;
 	unsigned csz = cpu->code_size;
-	unsigned dcsz = csz | (cpu->model && cpu->model->vendor == VENDOR_AMD ? DECODE_AMD : 0);
 	uint32_t key = csz | (uint32_t)cpu->mmu_idx << 2;
 	uint64_t stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
 	struct jc_entry *j = &cpu->jc[(lin ^ (lin >> 10)) & (JC_ENTRIES - 1)];
@@ -109,6 +109,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 		goto found;
 
 	/* Decode a new block up to the page end (and the CS limit). */
+	unsigned dcsz = csz | (cpu->model && cpu->model->vendor == VENDOR_AMD ? DECODE_AMD : 0);
 	uint8_t page[4096 + 16];
 	unsigned off = (unsigned)(pa & 0xfff);
 	unsigned avail = 4096 - off;
@@ -132,6 +133,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 			rc = decode_insn(buf, 15, dcsz, cpu->features, single->insns);
 			if (rc < 0)
 				decode_fault(cpu, rc, buf, single->insns);
+			single->insns[0].fn = branch_specialise(&single->insns[0], dcsz);
 			if (cpu->m->op_seen)
 				cpu->m->op_seen[single->insns[0].op] = 1;
 			single->ninsn = 1;
@@ -147,6 +149,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 				decode_fault(cpu, rc, page + pos, i);
 			break;
 		}
+		i->fn = branch_specialise(i, dcsz);
 		pos += (unsigned)rc;
 		n++;
 		if (opcode_table[i->op].flags & OPF_END)
@@ -350,13 +353,24 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		cpu->exit_request = 0;
 		bc_set_running(cpu->bc, b, &cpu->exit_request);
 		const struct insn *i = b->insns, *end = b->insns + n;
-		do {
+		/* Two call sites, so the host's branch predictor sees which
+		 * handler follows which a little better. */
+		for (;;) {
 			cpu->next_rip = (cpu->rip + i->len) & mask;
 			i->fn(cpu, i);
 			cpu->rip = cpu->next_rip;
 			cpu->icount++;
 			i++;
-		} while (i < end && __builtin_expect(!cpu->exit_request, 1));
+			if (i >= end || __builtin_expect(cpu->exit_request != 0, 0))
+				break;
+			cpu->next_rip = (cpu->rip + i->len) & mask;
+			i->fn(cpu, i);
+			cpu->rip = cpu->next_rip;
+			cpu->icount++;
+			i++;
+			if (i >= end || __builtin_expect(cpu->exit_request != 0, 0))
+				break;
+		}
 		bc_set_running(cpu->bc, NULL, NULL);
 		if (cpu->slow_mode)
 			debug_after(cpu, tf, rf);

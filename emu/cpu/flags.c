@@ -14,9 +14,9 @@
  * After logic ops CF = OF = AF = 0 (AF is undefined in the SDM; Intel and
  * AMD both clear it).
  *
- * cpu_cond answers the common conditions after SUB/CMP and logic ops
- * straight from the record (unsigned/signed comparisons of s1 and s2),
- * without materializing.
+ * cpu_cond (inline in flags.h, the rest in cpu_cond_slow) answers the
+ * common conditions after SUB/CMP and logic ops straight from the record
+ * (unsigned/signed comparisons of s1 and s2), without materializing.
  */
 #include "alu.h"
 
@@ -99,7 +99,7 @@ static bool cond_from_flags(uint64_t f, unsigned cc)
 	return r ^ (cc & 1);
 }
 
-bool cpu_cond(struct cpu *cpu, unsigned cc)
+bool cpu_cond_slow(struct cpu *cpu, unsigned cc)
 {
 	unsigned kind = cpu->lf.op >> 2, sz = cpu->lf.op & 3;
 	uint64_t m = size_mask[sz];

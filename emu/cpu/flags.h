@@ -59,7 +59,38 @@ static inline void flags_keep_cf(struct cpu *cpu)
 }
 
 /* Evaluates condition code cc (0..15, the Jcc/SETcc/CMOVcc encoding). */
-bool cpu_cond(struct cpu *cpu, unsigned cc);
+bool cpu_cond_slow(struct cpu *cpu, unsigned cc);
+
+/*
+ * The conditions Jcc/SETcc/CMOVcc test most, answered inline from the
+ * record: ZF and SF follow from the result for every kind but LF_NONE,
+ * and after SUB/CMP the unsigned and signed comparisons from s1 and s2
+ * (cpu_cond_slow has the rest, with the same results).
+ */
+static inline bool cpu_cond(struct cpu *cpu, unsigned cc)
+{
+	unsigned kind = cpu->lf.op >> 2, sz = cpu->lf.op & 3, bits = 8u << sz;
+	uint64_t m = ~0ull >> (64 - bits);
+	bool neg = cc & 1;
+	if (kind == LF_SUB) {
+		uint64_t a = cpu->lf.s1 & m, b = cpu->lf.s2 & m;
+		unsigned sh = 64 - bits;
+		switch (cc >> 1) {
+		case 1: return (a < b) ^ neg;
+		case 2: return (a == b) ^ neg;
+		case 3: return (a <= b) ^ neg;
+		case 6: return ((int64_t)(a << sh) < (int64_t)(b << sh)) ^ neg;
+		case 7: return ((int64_t)(a << sh) <= (int64_t)(b << sh)) ^ neg;
+		}
+	} else if (kind != LF_NONE) {
+		uint64_t res = cpu->lf.res & m;
+		if (cc >> 1 == 2)
+			return (res == 0) ^ neg;
+		if (cc >> 1 == 4)
+			return ((res >> (bits - 1)) & 1) ^ neg;
+	}
+	return cpu_cond_slow(cpu, cc);
+}
 
 /* Parity flag of the low byte of v. */
 static inline bool flags_parity(uint64_t v)

@@ -65,13 +65,13 @@ static inline uint64_t reg_read(struct cpu *cpu, unsigned r, unsigned osz)
 }
 
 /* The E operand (ModRM r/m) of size osz: register or memory. */
-static inline uint64_t rm_read(struct cpu *cpu, const struct insn *i, unsigned osz)
+static inline __attribute__((always_inline)) uint64_t rm_read(struct cpu *cpu, const struct insn *i, unsigned osz)
 {
 	if (i->mod == 3)
 		return reg_read(cpu, i->rm, osz);
 	return mem_read(cpu, i->seg, insn_ea(cpu, i), 1u << osz);
 }
-static inline void rm_write(struct cpu *cpu, const struct insn *i, uint64_t v, unsigned osz)
+static inline __attribute__((always_inline)) void rm_write(struct cpu *cpu, const struct insn *i, uint64_t v, unsigned osz)
 {
 	if (i->mod == 3)
 		reg_write(cpu, i->rm, v, osz);

@@ -59,7 +59,7 @@ static inline void host_store(void *p, uint64_t v, unsigned size)
 	}
 }
 
-static inline uint64_t mem_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
+static inline __attribute__((always_inline)) uint64_t mem_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
 {
 	uint64_t lin = (cpu->segbase[seg] + off) & cpu->lin_mask;
 	struct tlb_entry *e = tlb_entry_for(cpu, lin);
@@ -69,7 +69,7 @@ static inline uint64_t mem_read(struct cpu *cpu, unsigned seg, uint64_t off, uns
 	return mem_read_slow(cpu, seg, off, size);
 }
 
-static inline void mem_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t val, unsigned size)
+static inline __attribute__((always_inline)) void mem_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t val, unsigned size)
 {
 	uint64_t lin = (cpu->segbase[seg] + off) & cpu->lin_mask;
 	struct tlb_entry *e = tlb_entry_for(cpu, lin);

@@ -43,6 +43,10 @@ MISC_PROTO1(loop_Jb)
 MISC_PROTO1(loope_Jb)
 MISC_PROTO1(loopne_Jb)
 MISC_PROTO1(jcxz_Jb)
+/* The handler to run for a decoded insn (code_size as decode_insn's, with
+ * DECODE_AMD): a Jcc gets one specialised for its condition and operand
+ * size; anything else keeps i->fn. */
+insn_fn branch_specialise(const struct insn *i, unsigned code_size);
 
 /* stack.c */
 MISC_PROTO_V(push_Zv)

@@ -46,7 +46,7 @@ struct shift_out {
  * (1..63), f the current arithmetic flags. Pure: the differential test
  * and the handlers share it.
  */
-static struct shift_out shift_compute(unsigned op, unsigned sz, uint64_t v, unsigned cnt, uint64_t f, bool amd)
+ALU_INLINE struct shift_out shift_compute(unsigned op, unsigned sz, uint64_t v, unsigned cnt, uint64_t f, bool amd)
 {
 	unsigned bits = SZ_BITS(sz);
 	uint64_t m = size_mask[sz], sign = SZ_SIGN(sz);
@@ -135,7 +135,9 @@ ALU_INLINE void shift_E(struct cpu *cpu, const struct insn *i, unsigned op, unsi
 		shift_nop(cpu, i, sz);
 		return;
 	}
-	struct shift_out o = shift_compute(op, sz, v, cnt, alu_flags(cpu), cpu_is_amd(cpu));
+	/* SHL/SHR/SAR write all six flags: the old ones are not needed. */
+	uint64_t f = op == SH_SHL || op == SH_SAL || op == SH_SHR || op == SH_SAR ? 0 : alu_flags(cpu);
+	struct shift_out o = shift_compute(op, sz, v, cnt, f, cpu_is_amd(cpu));
 	rm_write(cpu, i, o.r, sz);
 	flags_set_arith(cpu, o.f);
 }
@@ -158,7 +160,7 @@ SHIFT_FAMILY(sar, SH_SAR)
 
 /* ---- SHLD SHRD ---------------------------------------------------------- */
 
-static struct shift_out shld_compute(bool left, unsigned sz, uint64_t d, uint64_t s, unsigned cnt, uint64_t f, bool amd)
+static struct shift_out shld_compute(bool left, unsigned sz, uint64_t d, uint64_t s, unsigned cnt, bool amd)
 {
 	unsigned bits = SZ_BITS(sz);
 	uint64_t m = size_mask[sz], sign = SZ_SIGN(sz);
@@ -205,7 +207,7 @@ static struct shift_out shld_compute(bool left, unsigned sz, uint64_t d, uint64_
 	} else if (amd && sz == 1 && cnt == 16 && left) {
 		of = cf;	/* AMD, SHLD by 16: OF = CF (measured) */
 	}
-	f = flags_szp(r, sz) | (cf ? FL_CF : 0) | (of ? FL_OF : 0) | (amd ? FL_AF : 0);
+	uint64_t f = flags_szp(r, sz) | (cf ? FL_CF : 0) | (of ? FL_OF : 0) | (amd ? FL_AF : 0);
 	return (struct shift_out){ r, f };
 }
 
@@ -217,8 +219,8 @@ ALU_INLINE void shd_E_G(struct cpu *cpu, const struct insn *i, bool left, unsign
 		shift_nop(cpu, i, sz);
 		return;
 	}
-	struct shift_out o = shld_compute(left, sz, d, reg_read(cpu, i->reg, sz), cnt, alu_flags(cpu),
-					  cpu_is_amd(cpu));
+	/* SHLD/SHRD write all six flags: the old ones are not needed. */
+	struct shift_out o = shld_compute(left, sz, d, reg_read(cpu, i->reg, sz), cnt, cpu_is_amd(cpu));
 	rm_write(cpu, i, o.r, sz);
 	flags_set_arith(cpu, o.f);
 }
