@@ -6,7 +6,7 @@
  * an mmap'd page) and in nestemu; FCW, FSW, the tag word, the eight
  * registers, the memory operand and ZF/PF/CF must agree bit for bit
  * (FNSAVE never waits, so unmasked exceptions are compared too).
- * Transcendental functions are counted instead: >= 94% bit-exact, never
+ * Transcendental functions are counted instead: >= 85% bit-exact, never
  * more than 1 ulp off in ST(0)/ST(1) (flags excepted).
  */
 #include <criterion/criterion.h>
@@ -277,8 +277,12 @@ static void run_op(struct env *e, const char *op, unsigned n, bool transc)
 		 * Zen 3 misrounds 1.6-3.4% of random arguments by up to 0.1 ulp
 		 * (docs/decisions.md), while these functions are correctly
 		 * rounded, so the gate is what a correctly rounded result can
-		 * reach; beyond 1 ulp is never allowed. */
-		if (bad || exact * 100 < n * 94)
+		 * reach on any host: this one gives 95.8-99.1%, other vendors
+		 * are unmeasured, and a few hundred cases vary by a few
+		 * percent, hence 85% (an evaluation in double precision or a
+		 * wrong reduction lands far below). Beyond 1 ulp is never
+		 * allowed; test_x87_ref.c checks the rounding itself exactly. */
+		if (bad || exact * 100 < n * 85)
 			nfail++;
 	} else if (bad) {
 		fprintf(stderr, "%-28s mismatches %u/%u\n", op, bad, n);
