@@ -51,20 +51,7 @@ test_main:
 	SETGATE32 0xFF, isr_spurious, 0x8E
 
 	; ---- 8259 pair: vectors 0x20 / 0x28, cascade on IR2 ----
-	mov al, 0x11
-	out 0x20, al
-	out 0xA0, al
-	mov al, 0x20
-	out 0x21, al
-	mov al, 0x28
-	out 0xA1, al
-	mov al, 0x04
-	out 0x21, al
-	mov al, 0x02
-	out 0xA1, al
-	mov al, 0x01
-	out 0x21, al
-	out 0xA1, al
+	PIC_INIT 0x20, 0x28
 	mov al, 0xFA			; IRQ 0 and the cascade
 	out 0x21, al
 	mov al, 0xFC			; IRQ 8 (RTC) and IRQ 9 (SCI)
