@@ -150,6 +150,7 @@ struct ide_drive {
 	uint64_t sectors;		/* 512-byte sectors (disk) or 2048-byte blocks (CD) */
 	unsigned cyls, heads, secs;	/* default CHS geometry (disk) */
 	char serial[21];
+	bool io_reported;		/* a failed request was reported to the user */
 };
 
 struct ide_channel {
@@ -541,10 +542,45 @@ static bool rw_setup(struct ide_channel *c, int u)
 	return true;
 }
 
+/*
+ * Image access. A failing request is the host's problem (disk full, I/O
+ * error): the guest sees UNC or ABRT, and the user gets one sentence per
+ * drive in the log (stderr by default) saying what failed.
+ */
+static int io_result(struct ide_channel *c, int u, int r, const char *what)
+{
+	struct ide_drive *d = c->drive[u];
+	struct log *log = &c->ide->m->log;
+
+	if (r < 0 && !d->io_reported) {
+		const char *why = block_last_error(d->blk);
+		d->io_reported = true;
+		if (log->out)
+			log_printf(log, "nestemu: ide%d.%d: %s '%s' failed: %s\n", c->index, u, what,
+				   block_filename(d->blk), why && *why ? why : strerror(-r));
+	}
+	return r;
+}
+
+static int dread(struct ide_channel *c, int u, uint64_t off, void *buf, size_t len)
+{
+	return io_result(c, u, block_read(c->drive[u]->blk, off, buf, len), "reading");
+}
+
+static int dwrite(struct ide_channel *c, int u, uint64_t off, const void *buf, size_t len)
+{
+	return io_result(c, u, block_write(c->drive[u]->blk, off, buf, len), "writing");
+}
+
+static int dflush(struct ide_channel *c, int u)
+{
+	return io_result(c, u, block_flush(c->drive[u]->blk), "flushing");
+}
+
 /* Flushes after a write when the write cache is off. */
 static int write_through(struct ide_channel *c, int u)
 {
-	return c->unit[u].wcache ? 0 : block_flush(c->drive[u]->blk);
+	return c->unit[u].wcache ? 0 : dflush(c, u);
 }
 
 /* ---- ATA PIO ---- */
@@ -555,7 +591,7 @@ static void pio_in_next(struct ide_channel *c)
 	int u = c->xunit;
 	uint32_t n = c->left < c->block ? c->left : c->block;
 
-	if (block_read(c->drive[u]->blk, c->lba * SECTOR, c->buf, (size_t)n * SECTOR) < 0) {
+	if (dread(c, u, c->lba * SECTOR, c->buf, (size_t)n * SECTOR) < 0) {
 		set_lba_regs(c, u, c->lba);
 		cmd_error(c, u, ER_UNC);
 		return;
@@ -622,7 +658,7 @@ static void pio_block_done(struct ide_channel *c)
 	}
 	/* X_PIO_OUT */
 	uint32_t n = c->len / SECTOR;
-	if (block_write(c->drive[u]->blk, c->lba * SECTOR, c->buf, c->len) < 0 ||
+	if (dwrite(c, u, c->lba * SECTOR, c->buf, c->len) < 0 ||
 	    write_through(c, u) < 0) {
 		set_lba_regs(c, u, c->lba);
 		cmd_error(c, u, ER_ABRT);
@@ -675,7 +711,7 @@ static bool atapi_fill(struct ide_channel *c)
 	int u = c->xunit;
 	uint32_t n = c->left < IDE_BUF_SIZE / CD_SECTOR ? c->left : IDE_BUF_SIZE / CD_SECTOR;
 
-	if (block_read(c->drive[u]->blk, c->lba * CD_SECTOR, c->buf, (size_t)n * CD_SECTOR) < 0) {
+	if (dread(c, u, c->lba * CD_SECTOR, c->buf, (size_t)n * CD_SECTOR) < 0) {
 		atapi_error(c, u, SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ);
 		return false;
 	}
@@ -1158,7 +1194,6 @@ static void bm_run(struct ide_channel *c)
 {
 	struct prd_walk w = { .c = c, .next = c->bm_prd & ~3u };
 	int u = c->xunit;
-	struct block_backend *blk = c->drive[u]->blk;
 	bool ok = true, io_error = false;
 	uint8_t kind = c->xfer;
 
@@ -1171,7 +1206,7 @@ static void bm_run(struct ide_channel *c)
 			if (c->pos == c->len) {
 				uint32_t n = c->left < IDE_BUF_SIZE / CD_SECTOR ? c->left
 										: IDE_BUF_SIZE / CD_SECTOR;
-				if (block_read(blk, c->lba * CD_SECTOR, c->buf, (size_t)n * CD_SECTOR) < 0) {
+				if (dread(c, u, c->lba * CD_SECTOR, c->buf, (size_t)n * CD_SECTOR) < 0) {
 					io_error = true;
 					break;
 				}
@@ -1188,14 +1223,14 @@ static void bm_run(struct ide_channel *c)
 			uint32_t n = c->left < IDE_BUF_SIZE / SECTOR ? c->left : IDE_BUF_SIZE / SECTOR;
 			size_t bytes = (size_t)n * SECTOR;
 			if (kind == X_DMA_IN) {
-				if (block_read(blk, c->lba * SECTOR, c->buf, bytes) < 0) {
+				if (dread(c, u, c->lba * SECTOR, c->buf, bytes) < 0) {
 					io_error = true;
 					break;
 				}
 				ok = prd_copy(&w, c->buf, (uint32_t)bytes, true);
 			} else {
 				ok = prd_copy(&w, c->buf, (uint32_t)bytes, false);
-				if (ok && block_write(blk, c->lba * SECTOR, c->buf, bytes) < 0) {
+				if (ok && dwrite(c, u, c->lba * SECTOR, c->buf, bytes) < 0) {
 					io_error = true;
 					break;
 				}
@@ -1256,7 +1291,7 @@ static void set_features(struct ide_channel *c, int u)
 	case 0x82:				/* disable write cache */
 		if (is_cd(c, u))
 			break;
-		if (r->feature == 0x82 && block_flush(c->drive[u]->blk) < 0) {
+		if (r->feature == 0x82 && dflush(c, u) < 0) {
 			cmd_error(c, u, ER_ABRT);
 			return;
 		}
@@ -1396,7 +1431,7 @@ static void ata_command(struct ide_channel *c, uint8_t cmd)
 		}
 		break;
 	case 0xe7: case 0xea:			/* FLUSH CACHE (EXT) */
-		if (block_flush(c->drive[u]->blk) < 0)
+		if (dflush(c, u) < 0)
 			cmd_error(c, u, ER_ABRT);
 		else
 			cmd_done(c, u);
