@@ -34,8 +34,17 @@
  * Drawing is on demand (vga_draw): a write to VRAM or to any register
  * marks the picture dirty; text blinking (cursor every 16 frames,
  * characters every 32, at 60 Hz of guest time) redraws when its phase
- * changes. The legacy window and ports are decoded whatever the PCI
- * command register says, as on a VGA-compatible card.
+ * changes. Pictures have the mode's logical size (text cells of 8 or 9
+ * dots, graphics rows after CR09's scan doubling, CGA's two banks with
+ * CR17 bit 0 clear); graphics modes honour the split screen (line
+ * compare) and horizontal pel panning. The legacy window and ports are
+ * decoded whatever the PCI command register says, as on a VGA-compatible
+ * card.
+ *
+ * Reset zeroes the registers (the VGA BIOS programs a mode), except on a
+ * direct kernel boot, where it programs text mode 3 with the 8x16 font
+ * taken from the VGA BIOS image (vga_config.text_font), as a boot loader
+ * leaves the card. It clears only the VRAM written since (vram_used).
  */
 #include <errno.h>
 #include <limits.h>
