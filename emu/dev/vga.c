@@ -1236,6 +1236,12 @@ static char current_mode(const struct vga *v)
 	return 'p';
 }
 
+bool vga_text_80x25(struct vga *v)
+{
+	int ch_h = (v->cr[9] & 0x1f) + 1;
+	return current_mode(v) == 't' && v->cr[1] == 79 && ch_h == 16 && vdisp(v) == 400;
+}
+
 bool vga_draw(struct vga *v, struct vga_image *img, bool force)
 {
 	char mode = current_mode(v);
