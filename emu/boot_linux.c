@@ -16,7 +16,9 @@
 #include "boot_linux.h"
 #include "machine.h"
 #include "dev/acpi.h"
+#include "dev/display.h"
 #include "dev/fw_cfg.h"
+#include "dev/vga.h"
 
 #define BELOW_4G_MAX 0xe0000000ull
 
@@ -116,6 +118,25 @@ static int build_e820(const struct machine *m, const struct linux_state *s, uint
 	return n;
 }
 
+/*
+ * screen_info (boot_params 0x00, Documentation/arch/x86/zero-page.rst):
+ * with the VGA card in text mode 3, as a BIOS boot would leave it, the
+ * kernel's VGA console (vgacon) takes the screen: colour VGA, 80x25,
+ * 16-line font, cursor at the top left.
+ */
+static void screen_info(struct machine *m, uint8_t *bp)
+{
+	struct display *d = machine_display(m);
+
+	if (d == NULL || d->vga == NULL || !vga_text_80x25(d->vga))
+		return;
+	bp[SI_ORIG_VIDEO_MODE] = 3;
+	bp[SI_ORIG_VIDEO_COLS] = 80;
+	bp[SI_ORIG_VIDEO_LINES] = 25;
+	bp[SI_ORIG_VIDEO_IS_VGA] = SI_VIDEO_TYPE_VGAC;
+	wr16(bp + SI_ORIG_VIDEO_POINTS, 16);
+}
+
 /* The boot hook: memory contents and CPU 0's state at the kernel's entry. */
 static void linux_boot(struct machine *m, void *opaque)
 {
@@ -139,6 +160,7 @@ static void linux_boot(struct machine *m, void *opaque)
 		fprintf(stderr, "nestemu: warning: the ACPI tables could not be installed.\n");
 
 	memcpy(bp + BP_HDR, s->hdr, s->hdr_len);
+	screen_info(m, bp);
 	wr16(bp + BP_VID_MODE, 0xffff);			/* "normal" */
 	bp[BP_TYPE_OF_LOADER] = 0xff;			/* undefined loader */
 	bp[BP_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;

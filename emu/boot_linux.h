@@ -36,6 +36,12 @@ struct machine;
 #define BOOT_LINUX_ACPI_SIZE 0x10000u
 
 /* boot_params offsets (Documentation/arch/x86/zero-page.rst, boot.rst). */
+#define SI_ORIG_VIDEO_MODE 0x06	/* screen_info, at the start of boot_params */
+#define SI_ORIG_VIDEO_COLS 0x07
+#define SI_ORIG_VIDEO_LINES 0x0e
+#define SI_ORIG_VIDEO_IS_VGA 0x0f
+#define SI_ORIG_VIDEO_POINTS 0x10
+#define SI_VIDEO_TYPE_VGAC 0x22	/* colour VGA */
 #define BP_ACPI_RSDP_ADDR 0x070
 #define BP_ALT_MEM_K 0x1e0
 #define BP_E820_ENTRIES 0x1e8

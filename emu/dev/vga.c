@@ -34,10 +34,20 @@
  * Drawing is on demand (vga_draw): a write to VRAM or to any register
  * marks the picture dirty; text blinking (cursor every 16 frames,
  * characters every 32, at 60 Hz of guest time) redraws when its phase
- * changes. The legacy window and ports are decoded whatever the PCI
- * command register says, as on a VGA-compatible card.
+ * changes. Pictures have the mode's logical size (text cells of 8 or 9
+ * dots, graphics rows after CR09's scan doubling, CGA's two banks with
+ * CR17 bit 0 clear); graphics modes honour the split screen (line
+ * compare) and horizontal pel panning. The legacy window and ports are
+ * decoded whatever the PCI command register says, as on a VGA-compatible
+ * card.
+ *
+ * Reset zeroes the registers (the VGA BIOS programs a mode), except on a
+ * direct kernel boot, where it programs text mode 3 with the 8x16 font
+ * taken from the VGA BIOS image (vga_config.text_font), as a boot loader
+ * leaves the card. It clears only the VRAM written since (vram_used).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1057,11 +1067,30 @@ static uint32_t cga_bank(const struct vga *v, uint32_t unit)
 	return (!(v->cr[0x17] & 1) && (v->cr[9] & 0x1f) >= 1) ? planes * unit : 0;
 }
 
-static uint32_t row_start(uint32_t start, uint32_t pitch, int y, uint32_t bank)
+/*
+ * How the CRTC walks memory for a graphics picture: the first line's
+ * offset, the offset step per line and the CGA bank distance (in the
+ * drawing's units), the first picture row of the split screen (line
+ * compare: from there the address restarts at 0) and the horizontal pel
+ * panning (AR13) in pixels.
+ */
+struct scan {
+	uint32_t start, pitch, bank;
+	int split;
+	unsigned pan;
+};
+
+static uint32_t row_start(const struct scan *sc, int y)
 {
-	if (bank == 0)
-		return start + (uint32_t)y * pitch;
-	return start + (uint32_t)(y >> 1) * pitch + (uint32_t)(y & 1) * bank;
+	uint32_t start = sc->start;
+
+	if (y >= sc->split) {
+		start = 0;
+		y -= sc->split;
+	}
+	if (sc->bank == 0)
+		return start + (uint32_t)y * sc->pitch;
+	return start + (uint32_t)(y >> 1) * sc->pitch + (uint32_t)(y & 1) * sc->bank;
 }
 
 /* Rows of the legacy graphics modes: each memory line shows for CR09's
@@ -1073,9 +1102,25 @@ static int graphics_height(const struct vga *v)
 	return h < 1 ? 1 : h;
 }
 
+/*
+ * The picture row where the split screen starts: the line compare value
+ * (CR18, bit 8 in CR07 bit 4, bit 9 in CR09 bit 6) counts display lines;
+ * the address restarts at 0 on the line after it, rounded to the picture
+ * row holding that line. INT_MAX when it lies below the display.
+ */
+static int split_row(const struct vga *v)
+{
+	int lc = v->cr[0x18] | ((v->cr[7] & 0x10) << 4) | ((v->cr[9] & 0x40) << 3);
+	int per = vdisp(v) / graphics_height(v);
+
+	if (lc + 1 >= vdisp(v) || per < 1)
+		return INT_MAX;
+	return (lc + per) / per;
+}
+
 /* CGA 4-colour modes 4/5 (GR05 bit 5): 2 bits per pixel, leftmost in the
  * high bits, bytes alternating between planes 0 and 1 (odd/even). */
-static void draw_cga(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
+static void draw_cga(struct vga *v, int w, int h, const struct scan *sc)
 {
 	uint32_t pal[4];
 
@@ -1085,7 +1130,7 @@ static void draw_cga(struct vga *v, int w, int h, uint32_t start, uint32_t pitch
 		pal[i] = attr_rgb(v, (unsigned)i);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
-		uint32_t line = row_start(start, pitch, y, bank);
+		uint32_t line = row_start(sc, y);
 		for (int x = 0; x < w; x++) {
 			uint32_t o = (uint32_t)x / 4;
 			uint8_t b = v->vram[((line + o / 2) % (VGA_VRAM_SIZE / 4)) * 4 + (o & 1)];
@@ -1094,7 +1139,7 @@ static void draw_cga(struct vga *v, int w, int h, uint32_t start, uint32_t pitch
 	}
 }
 
-static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
+static void draw_planar(struct vga *v, int w, int h, const struct scan *sc)
 {
 	uint32_t pal[16];
 
@@ -1104,10 +1149,11 @@ static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pi
 		pal[i] = attr_rgb(v, (unsigned)i);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
-		uint32_t line = row_start(start, pitch, y, bank);
+		uint32_t line = row_start(sc, y);
 		for (int x = 0; x < w; x++) {
-			uint32_t off = ((line + (uint32_t)x / 8) % (VGA_VRAM_SIZE / 4)) * 4;
-			unsigned bit = 7 - ((unsigned)x & 7), c = 0;
+			uint32_t xp = (uint32_t)x + sc->pan;
+			uint32_t off = ((line + xp / 8) % (VGA_VRAM_SIZE / 4)) * 4;
+			unsigned bit = 7 - (xp & 7), c = 0;
 			for (unsigned p = 0; p < 4; p++)
 				c |= ((v->vram[off + p] >> bit) & 1u) << p;
 			px[x] = pal[c];
@@ -1115,7 +1161,7 @@ static void draw_planar(struct vga *v, int w, int h, uint32_t start, uint32_t pi
 	}
 }
 
-static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t pitch, uint32_t bank)
+static void draw_packed8(struct vga *v, int w, int h, const struct scan *sc)
 {
 	uint32_t pal[256];
 
@@ -1125,7 +1171,7 @@ static void draw_packed8(struct vga *v, int w, int h, uint32_t start, uint32_t p
 		pal[i] = dac_rgb(v, (unsigned)i & v->dac_mask);
 	for (int y = 0; y < h; y++) {
 		uint32_t *px = &v->fb[(size_t)y * (size_t)w];
-		uint32_t line = row_start(start, pitch, y, bank);
+		uint32_t line = row_start(sc, y) + sc->pan;
 		for (int x = 0; x < w; x++)
 			px[x] = pal[v->vram[(line + (uint32_t)x) % VGA_VRAM_SIZE]];
 	}
@@ -1137,11 +1183,11 @@ static void draw_vbe(struct vga *v)
 	int w = v->vbe[VBE_INDEX_XRES], h = v->vbe[VBE_INDEX_YRES];
 
 	if (bpp == 4) {	/* planar: 4 VRAM bytes (one per plane) per 8 pixels */
-		draw_planar(v, w, h, v->vbe_start / 4, v->vbe_line / 4, 0);
+		draw_planar(v, w, h, &(struct scan){ v->vbe_start / 4, v->vbe_line / 4, 0, INT_MAX, 0 });
 		return;
 	}
 	if (bpp == 8) {
-		draw_packed8(v, w, h, v->vbe_start, v->vbe_line, 0);
+		draw_packed8(v, w, h, &(struct scan){ v->vbe_start, v->vbe_line, 0, INT_MAX, 0 });
 		return;
 	}
 	if (!fb_size(v, w, h))
@@ -1190,6 +1236,12 @@ static char current_mode(const struct vga *v)
 	return 'p';
 }
 
+bool vga_text_80x25(struct vga *v)
+{
+	int ch_h = (v->cr[9] & 0x1f) + 1;
+	return current_mode(v) == 't' && v->cr[1] == 79 && ch_h == 16 && vdisp(v) == 400;
+}
+
 bool vga_draw(struct vga *v, struct vga_image *img, bool force)
 {
 	char mode = current_mode(v);
@@ -1210,14 +1262,18 @@ bool vga_draw(struct vga *v, struct vga_image *img, bool force)
 			draw_text(v, (phase & 2) == 0, (phase & 1) == 0);
 			break;
 		case '8':
-			draw_packed8(v, w / 2, graphics_height(v), vram_start(v) * 4, v->cr[0x13] * 8u,
-				     cga_bank(v, 4));
+			draw_packed8(v, w / 2, graphics_height(v), &(struct scan){
+				vram_start(v) * 4, v->cr[0x13] * 8u, cga_bank(v, 4), split_row(v),
+				(v->ar[0x13] & 7u) / 2 });
 			break;
 		case 'p':
-			draw_planar(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1));
+			draw_planar(v, w, graphics_height(v), &(struct scan){
+				vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1), split_row(v),
+				v->ar[0x13] & 7u });
 			break;
 		case 'c':
-			draw_cga(v, w, graphics_height(v), vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1));
+			draw_cga(v, w, graphics_height(v), &(struct scan){
+				vram_start(v), v->cr[0x13] * 2u, cga_bank(v, 1), split_row(v), 0 });
 			break;
 		default:	/* blank: black at the size the CRTC says */
 			if (fb_size(v, v->cr[1] ? w : 640, v->cr[1] ? graphics_height(v) : 480))

@@ -90,6 +90,10 @@ struct vga_image {
  */
 bool vga_draw(struct vga *v, struct vga_image *img, bool force);
 
+/* True when the card shows text mode 3's 80x25 cells now (boot loaders
+ * tell the kernel so: Linux's screen_info). */
+bool vga_text_80x25(struct vga *v);
+
 /* The current mode in a few lines, then in text modes the screen's
  * characters, each row as '|' + its printable ASCII (monitor "info vga"). */
 void vga_describe(struct vga *v, FILE *out);

@@ -209,3 +209,38 @@ Test(boot_linux, loader_dispatches_on_hdrs)
 	free(k);
 	machine_destroy(m);
 }
+
+/* screen_info: filled only when the VGA card shows text mode 3 (direct boots start it there). */
+Test(boot_linux, screen_info_follows_the_vga_text_mode)
+{
+	struct machine_config cfg = { .ram_size = 64 << 20, .ncpus = 1, .vga = "std",
+				      .vga_font = "/usr/share/seabios/vgabios-stdvga.bin" };
+	size_t ksize;
+	uint8_t *k = make_bzimage(&ksize, 0x20f, 0x800000), bp[32];
+	char err[256] = "";
+	struct machine *m;
+
+	cr_assert_eq(access(cfg.vga_font, R_OK), 0, "%s is missing: install Debian's seabios package",
+		     cfg.vga_font);
+	m = machine_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert_eq(boot_linux_image(m, k, ksize, "bz", "", NULL, 0, err, sizeof(err)), 0, "%s", err);
+	phys_read(m, BOOT_LINUX_PARAMS, bp, sizeof(bp));
+	cr_assert_eq(bp[SI_ORIG_VIDEO_MODE], 3);
+	cr_assert_eq(bp[SI_ORIG_VIDEO_COLS], 80);
+	cr_assert_eq(bp[SI_ORIG_VIDEO_LINES], 25);
+	cr_assert_eq(bp[SI_ORIG_VIDEO_IS_VGA], SI_VIDEO_TYPE_VGAC);
+	cr_assert_eq(bp[SI_ORIG_VIDEO_POINTS], 16);
+	machine_destroy(m);
+
+	/* Without a card (or with its registers unprogrammed): no screen. */
+	cfg.vga = "none";
+	m = machine_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(m, "%s", err);
+	cr_assert_eq(boot_linux_image(m, k, ksize, "bz", "", NULL, 0, err, sizeof(err)), 0, "%s", err);
+	phys_read(m, BOOT_LINUX_PARAMS, bp, sizeof(bp));
+	cr_assert_eq(bp[SI_ORIG_VIDEO_IS_VGA], 0);
+	cr_assert_eq(bp[SI_ORIG_VIDEO_COLS], 0);
+	machine_destroy(m);
+	free(k);
+}

@@ -964,3 +964,38 @@ Test(vga, random_registers_and_memory_never_fault)
 	}
 	vf_free(f);
 }
+
+Test(vga, split_screen_and_pel_panning)
+{
+	struct vf f = vf_new();
+	struct vga_image img;
+
+	/* Mode 13h scrolled to offset 4000 (start address 1000), split after
+	 * display line 99: picture rows 50 and below show VRAM from 0. */
+	mode13(f);
+	dac_set(f, 1, 63, 0, 0);
+	dac_set(f, 2, 0, 63, 0);
+	mem_wr(f, WIN + 0, 1);				/* VRAM 0: top of the split part */
+	mem_wr(f, WIN + 4000 + 5, 2);			/* first line of the scrolled part */
+	reg(f, 0x3d4, 0x0c, 1000 >> 8);
+	reg(f, 0x3d4, 0x0d, 1000 & 0xff);
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(px(&img, 5, 0), 0x00ff00, "start address scrolls");
+	cr_assert_eq(px(&img, 0, 50), 0, "no split yet (line compare 1023)");
+	reg(f, 0x3d4, 0x18, 99);
+	reg(f, 0x3d4, 0x07, 0x0f);			/* line compare bit 8 clear */
+	reg(f, 0x3d4, 0x09, 0x01);			/* bit 9 clear, still 2 lines per row */
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(img.height, 200);
+	cr_assert_eq(px(&img, 5, 0), 0x00ff00);
+	cr_assert_eq(px(&img, 0, 49), 0);
+	cr_assert_eq(px(&img, 0, 50), 0xff0000, "the split part starts at VRAM 0");
+
+	/* Pel panning in 256 colours moves by pixel pairs' halves: AR13 = 2 is one pixel. */
+	(void)in8(f, 0x3da);
+	out8(f, 0x3c0, 0x33);
+	out8(f, 0x3c0, 0x02);
+	vga_draw(f.v, &img, false);
+	cr_assert_eq(px(&img, 4, 0), 0x00ff00);
+	vf_free(f);
+}
