@@ -83,7 +83,8 @@ boot_once() {
 	status=0
 	while ! grep -aq '/ # ' "$log"; do
 		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "it exited ($(tail -n 1 "$tmp/stderr")) after reaching $(stage "$log")" >"$tmp/why"
+			err=$(tail -n 1 "$tmp/stderr")
+			echo "it exited${err:+ ($err)} after reaching $(stage "$log")" >"$tmp/why"
 			status=1
 			break
 		fi
