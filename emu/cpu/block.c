@@ -65,6 +65,8 @@ struct block *bc_insert(struct block_cache *bc, uint64_t pa, unsigned code_size,
 	b->bytes = bytes;
 	b->code_size = (uint8_t)code_size;
 	b->valid = true;
+	b->link_next = 0;
+	b->link[0].key = b->link[1].key = 0;
 	memcpy(b->insns, insns, n * sizeof(struct insn));
 	unsigned h = hash_pa(pa, code_size);
 	b->hnext = bc->hash[h];

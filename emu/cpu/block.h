@@ -34,6 +34,15 @@ struct block {
 	uint32_t bytes;		/* bytes covered */
 	uint8_t code_size;
 	bool valid;
+	uint8_t link_next;	/* the link to replace next */
+	/* Chaining (exec.c): two blocks that followed this one, each valid
+	 * while its stamp and key match, as a jump-cache entry. */
+	struct block_link {
+		uint64_t lin;
+		const struct block *b;
+		uint64_t stamp;
+		uint32_t key;		/* jump-cache key | vCPU id << 8; 0 = empty */
+	} link[2];
 	struct insn insns[];
 };
 

@@ -81,10 +81,12 @@ static _Noreturn void decode_fault(struct cpu *cpu, int rc, const uint8_t *bytes
 }
 
 /*
- * The block at CS:RIP: from the cache, or decoded now. An instruction that
- * straddles a page boundary is decoded into *single and run uncached.
+ * The block at CS:RIP: from the links of the block that ran before it
+ * (prev, NULL if none or freed since), the jump cache, the block cache,
+ * or decoded now. An instruction that straddles a page boundary is
+ * decoded into *single and run uncached (and never linked).
  */
-static const struct block *get_block(struct cpu *cpu, struct block *single)
+static const struct block *get_block(struct cpu *cpu, struct block *single, struct block *prev)
 {
 	uint64_t rip = cpu->rip;
 	if (cpu->mode != MODE_LONG && rip > cpu->seg[S_CS].limit)
@@ -93,9 +95,20 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	unsigned csz = cpu->code_size;
 	uint32_t key = csz | (uint32_t)cpu->mmu_idx << 2;
 	uint64_t stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
+	uint32_t lkey = key | (uint32_t)cpu->id << 8;
+	if (prev) {
+		const struct block_link *l = prev->link;
+		if (l[0].lin == lin && l[0].stamp == stamp && l[0].key == lkey)
+			return l[0].b;
+		if (l[1].lin == lin && l[1].stamp == stamp && l[1].key == lkey)
+			return l[1].b;
+	}
 	struct jc_entry *j = &cpu->jc[(lin ^ (lin >> 10)) & (JC_ENTRIES - 1)];
-	if (j->lin == lin && j->stamp == stamp && j->key == key)
-		return j->b;
+	const struct block *b;
+	if (j->lin == lin && j->stamp == stamp && j->key == key) {
+		b = j->b;
+		goto link;
+	}
 
 	struct tlb_entry *e = tlb_entry_for(cpu, lin);
 	uint64_t pa;
@@ -104,8 +117,8 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	else
 		mmu_translate(cpu, lin, ACC_FETCH, &pa);
 
-	struct block *b = bc_lookup(cpu->bc, pa, csz);
-	if (b)
+	struct block *nb = bc_lookup(cpu->bc, pa, csz);
+	if (nb)
 		goto found;
 
 	/* Decode a new block up to the page end (and the CS limit). */
@@ -160,7 +173,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	if (cpu->m->op_seen)
 		for (unsigned k = 0; k < n; k++)
 			cpu->m->op_seen[insns[k].op] = 1;
-	if (!cacheable || !(b = bc_insert(cpu->bc, pa, csz, insns, n, pos))) {
+	if (!cacheable || !(nb = bc_insert(cpu->bc, pa, csz, insns, n, pos))) {
 		memcpy(single->insns, insns, n * sizeof(struct insn));
 		single->ninsn = n;
 		single->pa = pa;
@@ -175,9 +188,18 @@ static const struct block *get_block(struct cpu *cpu, struct block *single)
 	stamp = bc_generation(cpu->bc) << 32 | cpu->tlb_epoch;
 found:
 	j->lin = lin;
-	j->b = b;
+	j->b = b = nb;
 	j->stamp = stamp;
 	j->key = key;
+link:
+	if (prev) {
+		struct block_link *l = &prev->link[prev->link_next];
+		prev->link_next ^= 1;
+		l->lin = lin;
+		l->b = b;
+		l->stamp = stamp;
+		l->key = lkey;
+	}
 	return b;
 }
 
@@ -321,8 +343,14 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		struct insn i[BLOCK_MAX_INSNS];
 	} single;
 
+	/* The cached block that ran last (chaining) and the block-cache
+	 * generation then: any later drop may have freed it. */
+	struct block *volatile prev = NULL;
+	uint64_t volatile prev_gen = 0;
+
 	cpu->jmp_valid = true;
 	if (setjmp(cpu->jmp)) {
+		prev = NULL;
 		bc_set_running(cpu->bc, NULL, NULL);
 		cpu->extra_steps++;
 		if (cpu->exc_vector >= 0)
@@ -342,7 +370,11 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 			rf = (cpu->rflags & FL_RF) != 0;
 			tf = debug_before(cpu);
 		}
-		const struct block *b = get_block(cpu, &single.b);
+		struct block *from = prev;
+		if (from && bc_generation(cpu->bc) != prev_gen)
+			from = NULL;
+		const struct block *b = get_block(cpu, &single.b, from);
+		uint64_t gen = bc_generation(cpu->bc);	/* before b runs (it may drop itself) */
 		unsigned n = b->ninsn;
 		if (shadow || cpu->slow_mode)
 			n = 1;
@@ -372,6 +404,9 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 				break;
 		}
 		bc_set_running(cpu->bc, NULL, NULL);
+		/* Blocks other than single are the cache's (non-const). */
+		prev = b == &single.b ? NULL : (struct block *)b;
+		prev_gen = gen;
 		if (cpu->slow_mode)
 			debug_after(cpu, tf, rf);
 	}
