@@ -316,10 +316,10 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 {
 	const uint64_t start = cpu->icount + cpu->extra_steps;
 	const uint64_t target = start + budget;
-	struct {
-		struct block b;
-		struct insn i[BLOCK_MAX_INSNS];
-	} single;
+	/* Storage for get_block's uncached one-instruction block (a struct
+	 * block with a flexible array member cannot be a struct field in ISO C). */
+	_Alignas(struct block) unsigned char single_buf[sizeof(struct block) + sizeof(struct insn)];
+	struct block *single = (struct block *)single_buf;
 
 	cpu->jmp_valid = true;
 	if (setjmp(cpu->jmp)) {
@@ -342,7 +342,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 			rf = (cpu->rflags & FL_RF) != 0;
 			tf = debug_before(cpu);
 		}
-		const struct block *b = get_block(cpu, &single.b);
+		const struct block *b = get_block(cpu, single);
 		unsigned n = b->ninsn;
 		if (shadow || cpu->slow_mode)
 			n = 1;
