@@ -343,7 +343,7 @@ const struct mon_cmd mon_info_cmds[] = {
 	{ "ioapic", "", "the I/O APIC's redirection entries, decoded", mon_info_ioapic, 0, 0, "" },
 	{ "block", "", "the disks: position, media, file, format, size, read-only, backing chain",
 	  info_block, 0, 0, "" },
-	{ NULL },
+	{ .name = NULL },
 };
 
 /* ---- x / xp ---- */
@@ -562,5 +562,5 @@ const struct mon_cmd mon_inspect_cmds[] = {
 	{ "xp", "/FMT ADDR", "dump memory at a physical address (FMT as for x)", cmd_x, 1, 1, "" },
 	{ "memsave", "ADDR SIZE FILE", "save linear memory to a file", cmd_memsave, 3, 3, ";;f" },
 	{ "pmemsave", "ADDR SIZE FILE", "save physical memory to a file", cmd_memsave, 3, 3, ";;f" },
-	{ NULL },
+	{ .name = NULL },
 };
