@@ -297,6 +297,8 @@ static int info_checksum(struct monitor *mon, FILE *out, int argc, char **argv)
 
 	if (state_register_core(m) < 0)
 		return mon_error(out, "out of memory");
+	if (argc >= 2 && state_find(m, argv[1]) == NULL)
+		return mon_error(out, "no state section '%s' (type 'info state' for the list)", argv[1]);
 	for (int i = 0; i < state_count(m); i++) {
 		const struct state_section *s = state_get(m, i);
 		size_t fsz = state_fields_size(s), blen = 0;
