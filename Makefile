@@ -8,6 +8,8 @@
 #   make install    install nestemu under $(PREFIX)
 #
 # Objects go to build/$(MODE)/; MODE is release, debug, asan or ubsan.
+# With clang (make CC=clang [MODE=...] check) they go to build/$(MODE)-clang/,
+# beside the gcc build; CC=clang ./configure makes clang the default.
 
 ifeq ($(wildcard config.mk),)
 $(error config.mk is missing: run ./configure first)
@@ -15,7 +17,7 @@ endif
 include config.mk
 
 MODE ?= $(DEFAULT_MODE)
-B := build/$(MODE)
+B := build/$(MODE)$(if $(findstring clang,$(CC)),-clang)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=gnu11 $(WARN) -I. -Iemu -D_GNU_SOURCE -fno-strict-aliasing -g
@@ -47,7 +49,7 @@ NESTEMU := $(B)/nestemu
 
 .PHONY: all check unit guests asan ubsan debug bench install clean distclean coverage run
 all: $(NESTEMU) $(if $(filter yes,$(HAVE_NASM)),$(GUEST_BINS))
-ifeq ($(MODE),release)
+ifeq ($(B),build/release)
 	@ln -sf $(NESTEMU) nestemu
 endif
 

@@ -476,5 +476,5 @@ const struct mon_cmd mon_ctl_cmds[] = {
 	{ "savevm", "NAME", "save a snapshot of the machine", cmd_savevm, 1, 1, "s" },
 	{ "loadvm", "NAME", "restore a snapshot", cmd_loadvm, 1, 1, "s" },
 	{ "delvm", "NAME", "delete a snapshot", cmd_delvm, 1, 1, "s" },
-	{ NULL },
+	{ .name = NULL },
 };

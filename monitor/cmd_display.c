@@ -101,5 +101,5 @@ const struct mon_cmd mon_display_cmds[] = {
 	{ "screendump", "FILE.png", "save the screen as a PNG image", cmd_screendump, 1, 1, "png" },
 	{ "sendkey", "KEYS [HOLD_MS]", "press keys, e.g. ctrl-alt-delete, and release them after HOLD_MS (100)",
 	  cmd_sendkey, 1, 2, "k:ctrl-alt-delete|ret|esc|tab|spc" },
-	{ NULL },
+	{ .name = NULL },
 };

@@ -297,6 +297,8 @@ static int info_checksum(struct monitor *mon, FILE *out, int argc, char **argv)
 
 	if (state_register_core(m) < 0)
 		return mon_error(out, "out of memory");
+	if (argc >= 2 && state_find(m, argv[1]) == NULL)
+		return mon_error(out, "no state section '%s' (type 'info state' for the list)", argv[1]);
 	for (int i = 0; i < state_count(m); i++) {
 		const struct state_section *s = state_get(m, i);
 		size_t fsz = state_fields_size(s), blen = 0;
@@ -343,7 +345,7 @@ const struct mon_cmd mon_info_cmds[] = {
 	{ "ioapic", "", "the I/O APIC's redirection entries, decoded", mon_info_ioapic, 0, 0, "" },
 	{ "block", "", "the disks: position, media, file, format, size, read-only, backing chain",
 	  info_block, 0, 0, "" },
-	{ NULL },
+	{ .name = NULL },
 };
 
 /* ---- x / xp ---- */
@@ -562,5 +564,5 @@ const struct mon_cmd mon_inspect_cmds[] = {
 	{ "xp", "/FMT ADDR", "dump memory at a physical address (FMT as for x)", cmd_x, 1, 1, "" },
 	{ "memsave", "ADDR SIZE FILE", "save linear memory to a file", cmd_memsave, 3, 3, ";;f" },
 	{ "pmemsave", "ADDR SIZE FILE", "save physical memory to a file", cmd_memsave, 3, 3, ";;f" },
-	{ NULL },
+	{ .name = NULL },
 };

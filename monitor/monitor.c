@@ -50,7 +50,7 @@ static int cmd_help(struct monitor *mon, FILE *out, int argc, char **argv);
 static const struct mon_cmd builtin_cmds[] = {
 	{ "help", "[COMMAND]", "list the commands, or show one command's usage", cmd_help, 0, 2,
 	  "c" },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const struct mon_cmd *const cmd_tables[] = { builtin_cmds, mon_inspect_cmds, mon_ctl_cmds,

@@ -338,10 +338,10 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 {
 	const uint64_t start = cpu->icount + cpu->extra_steps;
 	const uint64_t target = start + budget;
-	struct {
-		struct block b;
-		struct insn i[BLOCK_MAX_INSNS];
-	} single;
+	/* Storage for get_block's uncached one-instruction block (a struct
+	 * block with a flexible array member cannot be a struct field in ISO C). */
+	_Alignas(struct block) unsigned char single_buf[sizeof(struct block) + sizeof(struct insn)];
+	struct block *single = (struct block *)single_buf;
 
 	/* The cached block that ran last (chaining) and the block-cache
 	 * generation then: any later drop may have freed it. */
@@ -373,7 +373,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		struct block *from = prev;
 		if (from && bc_generation(cpu->bc) != prev_gen)
 			from = NULL;
-		const struct block *b = get_block(cpu, &single.b, from);
+		const struct block *b = get_block(cpu, single, from);
 		uint64_t gen = bc_generation(cpu->bc);	/* before b runs (it may drop itself) */
 		unsigned n = b->ninsn;
 		if (shadow || cpu->slow_mode)

@@ -293,7 +293,7 @@ Test(rtc, cmos_memory_bytes_for_ram_sizes)
 		cr_assert_eq(board_cmos(m, 0x30) | board_cmos(m, 0x31) << 8, cases[k].ext);
 		cr_assert_eq(board_cmos(m, 0x34) | board_cmos(m, 0x35) << 8, cases[k].ext16,
 			     "case %zu", k);
-		cr_assert_eq(board_cmos(m, 0x5b) | board_cmos(m, 0x5c) << 8 | board_cmos(m, 0x5d) << 16,
+		cr_assert_eq((uint32_t)(board_cmos(m, 0x5b) | board_cmos(m, 0x5c) << 8 | board_cmos(m, 0x5d) << 16),
 			     cases[k].high, "case %zu", k);
 		cr_assert_eq(board_cmos(m, 0x5f), cases[k].ncpus - 1);
 		cr_assert_eq(board_cmos(m, 0x14), 0x06, "equipment: FPU, PS/2 mouse");
