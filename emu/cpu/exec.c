@@ -405,7 +405,7 @@ uint64_t cpu_run(struct cpu *cpu, uint64_t budget)
 		}
 		bc_set_running(cpu->bc, NULL, NULL);
 		/* Blocks other than single are the cache's (non-const). */
-		prev = b == &single.b ? NULL : (struct block *)b;
+		prev = b == single ? NULL : (struct block *)b;
 		prev_gen = gen;
 		if (cpu->slow_mode)
 			debug_after(cpu, tf, rf);
