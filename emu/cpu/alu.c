@@ -464,3 +464,43 @@ DEF_B(mov_AL_Ob, mov_A_O)
 DEF_V(mov_rAX_Ov, mov_A_O)
 DEF_B(mov_Ob_AL, mov_O_A)
 DEF_V(mov_Ov_rAX, mov_O_A)
+
+/* ---- Block-build specialisation ------------------------------------------ */
+
+/*
+ * Register and memory forms of the hottest ModRM handlers (alu_specialise,
+ * called by exec.c's block decoder): the same handler inlined with the
+ * ModRM.mod test folded, so the form costs no branch at run time. They
+ * behave exactly as the table handler for an insn of that form.
+ */
+#define ALU_FORMS(h) \
+	static void __attribute__((flatten)) h##_r(struct cpu *cpu, const struct insn *i) \
+	{ if (i->mod != 3) __builtin_unreachable(); h(cpu, i); } \
+	static void __attribute__((flatten)) h##_m(struct cpu *cpu, const struct insn *i) \
+	{ if (i->mod == 3) __builtin_unreachable(); h(cpu, i); }
+#define ALU_FORMS_DQ(h) ALU_FORMS(h##_d) ALU_FORMS(h##_q)
+#define ALU_FORM_ENTRY(h) { h, h##_r, h##_m },
+#define ALU_FORM_ENTRY_DQ(h) ALU_FORM_ENTRY(h##_d) ALU_FORM_ENTRY(h##_q)
+
+#define ALU_FORM_LIST(X, XB) \
+	X(mov_Ev_Gv) X(mov_Gv_Ev) X(movzx_Gv_Eb) X(movzx_Gv_Ew) X(movsxd_Gv_Ed) \
+	X(add_Ev_Gv) X(add_Gv_Ev) X(add_Ev_Iz) X(sub_Ev_Gv) X(sub_Gv_Ev) X(sub_Ev_Iz) \
+	X(cmp_Ev_Gv) X(cmp_Gv_Ev) X(cmp_Ev_Iz) X(and_Ev_Gv) X(and_Ev_Iz) X(or_Ev_Gv) \
+	X(xor_Ev_Gv) X(test_Ev_Gv) X(test_Ev_Iz) X(mov_Ev_Iz) \
+	XB(mov_Eb_Gb) XB(mov_Gb_Eb) XB(cmp_Eb_Ib) XB(test_Eb_Gb)
+
+ALU_FORM_LIST(ALU_FORMS_DQ, ALU_FORMS)
+
+static const struct {
+	insn_fn fn, reg, mem;
+} alu_forms[] = {
+	ALU_FORM_LIST(ALU_FORM_ENTRY_DQ, ALU_FORM_ENTRY)
+};
+
+insn_fn alu_specialise(const struct insn *i)
+{
+	for (size_t k = 0; k < sizeof(alu_forms) / sizeof(alu_forms[0]); k++)
+		if (alu_forms[k].fn == i->fn)
+			return i->mod == 3 ? alu_forms[k].reg : alu_forms[k].mem;
+	return i->fn;
+}

@@ -30,6 +30,10 @@
 #include "opcodes.def"
 #undef OP
 
+/* The handler to run for a decoded insn: the hottest ModRM handlers get a
+ * register or a memory form (alu.c); anything else keeps i->fn. */
+insn_fn alu_specialise(const struct insn *i);
+
 #define ALU_INLINE static inline __attribute__((always_inline))
 
 /* Instantiate a handler from a body(cpu, i, [args...,] size_index). */

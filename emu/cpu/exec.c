@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alu.h"
 #include "block.h"
 #include "cpu.h"
 #include "cpuid.h"
@@ -162,6 +163,7 @@ static const struct block *get_block(struct cpu *cpu, struct block *single, stru
 				decode_fault(cpu, rc, page + pos, i);
 			break;
 		}
+		i->fn = alu_specialise(i);
 		i->fn = branch_specialise(i, dcsz);
 		pos += (unsigned)rc;
 		n++;
