@@ -202,6 +202,9 @@ static int cmd_watch(struct monitor *mon, FILE *out, int argc, char **argv)
 		return mon_error(out, "invalid address '%s'", argv[1]);
 	if (!mon_parse_size(argv[2], &len) || len == 0)
 		return mon_error(out, "invalid length '%s'", argv[2]);
+	if (len > UINT64_MAX - addr)	/* ctl_watch's addr + len would wrap and never hit */
+		return mon_error(out, "watched range 0x%" PRIx64 " + %s runs past the end of the address space",
+				 addr, argv[2]);
 	if (!strcmp(argv[3], "r"))
 		kinds = 1u << ACC_READ;
 	else if (!strcmp(argv[3], "w"))

@@ -4,7 +4,8 @@
 # (one client at a time), breakpoints, stepping, snapshots (a round trip
 # under -icount with every timer running, bit-flipped files refused), the
 # device topics on a programmed platform, the ACPI power button, the two
-# configuration rules, -S, -config files and their error messages.
+# configuration rules, -S, -config files and their error messages;
+# malformed commands and cut snapshot files, one error line each.
 # Ends with "N passed, N failed"; exit status 0 only when all passed.
 set -u
 
@@ -131,6 +132,116 @@ info registers
 quit
 X
 check snapshot_corrupt "$tmp/out" "error: snapshot 'nestemu-snapshots/bad.nsnap' is truncated.*the machine is unchanged" 'retired=1 '
+
+# one_error_each NAME: in $tmp/out every command but the last (quit) got
+# exactly one line, an "error: " line, and nothing reached stderr (under
+# ASan/UBSan a report would, and would change the exit status).
+one_error_each() {
+	if [ -s "$tmp/err" ]; then
+		bad "$1" "stderr: $(head -c 600 "$tmp/err")"
+		return
+	fi
+	res=$(awk '/^\(nestemu\) / { if (cmd != "" && (n != 1 || !err)) print cmd " -> " n " lines";
+			cmd = $0; n = 0; err = 0; next }
+		{ n++; if (/^error: /) err = 1 }
+		END { if (cmd !~ /quit$/) print "script stopped at " cmd }' "$tmp/out")
+	if [ -n "$res" ]; then bad "$1" "$res"; else ok "$1"; fi
+}
+
+# Malformed commands: wrong argument counts, huge numbers, addresses
+# outside RAM or the address space, odd snapshot names: one error line each.
+script malformed_commands 0 -S -kernel "$kernel" <<'X' &&
+x/1000000i 0
+x/99999999999999999999x 0
+x/0x 0
+x/-1x 0
+x/4q 0
+x
+x/4x
+xp/4x 0xffffffffffffffff
+xp/4x 0x7fffffffffff0000
+x/4i 0xfffffffffffffff0
+x/2x $nosuch
+x/2x $rip+
+x/2x ($rip
+memsave 0 0x100000000000 m1
+memsave 0xffffffffffffffff 16 m2
+pmemsave 0xfffffffffffffff0 0x100 m3
+pmemsave 0 0xffffffffffffffff m4
+pmemsave 0 16 /nonexistent/dir/f
+pmemsave 0 16
+step 99999999999999999999999
+step -1
+cpu 4294967296
+cpu -1
+break 0x
+break 99999999999999999999999999
+watch 0 0 r
+watch 1 0xffffffffffffffff rw
+watch 0 8 x
+delete -1
+delete 4294967297
+info pagewalk
+info state nosuch
+info checksum nosuch
+info nosuch
+help nosuch
+memory resize 0
+memory resize 99999999999999999999
+memory resize -5
+sendkey nosuchkey
+sendkey a 99999999999999999999
+set cpu expose-virtualization maybe
+savevm ../../x
+savevm /abs
+savevm a/b
+savevm ..
+loadvm ../../x
+delvm ../../x
+delvm nosuch
+"unterminated
+quit
+X
+one_error_each malformed_commands
+
+# Snapshot files cut anywhere (empty, inside the header, inside the
+# payload, one byte short), random bytes and a directory: one error line
+# each and the machine keeps its state.
+script snapshot_cut_prepare 0 -S -kernel "$kernel" <<'X'
+step 3
+savevm whole
+quit
+X
+size=1
+if [ -f nestemu-snapshots/whole.nsnap ]; then
+	size=$(wc -c <nestemu-snapshots/whole.nsnap)
+	for n in 0 1 8 100 200 4096 $((size - 1)); do
+		head -c "$n" nestemu-snapshots/whole.nsnap >"nestemu-snapshots/cut$n.nsnap"
+	done
+	head -c 5000 /dev/urandom >nestemu-snapshots/random.nsnap
+	mkdir -p nestemu-snapshots/adir.nsnap
+fi
+script snapshot_cuts 0 -S -kernel "$kernel" <<X &&
+loadvm cut0
+loadvm cut1
+loadvm cut8
+loadvm cut100
+loadvm cut200
+loadvm cut4096
+loadvm cut$((size - 1))
+loadvm random
+loadvm adir
+quit
+X
+one_error_each snapshot_cuts
+script snapshot_cuts_unchanged 0 -S -kernel "$kernel" <<X &&
+step 1
+loadvm cut$((size - 1))
+info registers
+quit
+X
+check snapshot_cuts_unchanged "$tmp/out" 'is truncated' 'retired=1 '
+rm -rf nestemu-snapshots/cut* nestemu-snapshots/random.nsnap nestemu-snapshots/adir.nsnap
 
 script expose_virt_stopped 0 -S -kernel "$kernel" <<'X' &&
 set cpu expose-virtualization on

@@ -34,6 +34,15 @@ wait_for() {
 	return 0
 }
 
+# stop_guest: a failed check ends the run (it would go on booting beside
+# the next test until this script exits).
+stop_guest() {
+	exec 3>&-
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
 linux_shell() {
 	if ! sh "$images/build.sh" --if-stale >"$tmp/build.log" 2>&1; then
 		bad linux_shell "building the Debian images failed: $(tail -n 1 "$tmp/build.log")"
@@ -47,30 +56,30 @@ linux_shell() {
 	exec 3>"$tmp/in"
 	if ! wait_for 'NESTEMU-INITRD-READY' 300 || ! wait_for '/ # ' 60; then
 		bad linux_shell "no shell prompt"
-		exec 3>&-
+		stop_guest
 		return
 	fi
 	printf 'cat /proc/cpuinfo\n' >&3
 	if ! wait_for '^flags' 60 || ! grep -q 'GenuineIntel' "$tmp/out"; then
 		bad linux_shell "cat /proc/cpuinfo printed no CPU flags"
-		exec 3>&-
+		stop_guest
 		return
 	fi
 	# glibc's AVX2 string functions and x87 long double (tests/images/simdtest.c)
 	if ! grep -q '^flags.* avx2' "$tmp/out"; then
 		bad linux_shell "the CPU model does not advertise avx2 in /proc/cpuinfo"
-		exec 3>&-
+		stop_guest
 		return
 	fi
 	printf 'simdtest\n' >&3
 	if ! wait_for '^SIMDTEST \(PASS\|FAIL\)' 120 || ! grep -q '^SIMDTEST PASS' "$tmp/out"; then
 		bad linux_shell "simdtest did not print SIMDTEST PASS"
-		exec 3>&-
+		stop_guest
 		return
 	fi
 	if ! grep -q '^SIMDTEST variants: memmove=__memmove_avx_unaligned_erms strlen=__strlen_avx2' "$tmp/out"; then
 		bad linux_shell "glibc did not pick its AVX2 string functions"
-		exec 3>&-
+		stop_guest
 		return
 	fi
 	printf 'poweroff -f\n' >&3
@@ -82,6 +91,7 @@ linux_shell() {
 	exec 3>&-
 	if kill -0 "$pid" 2>/dev/null; then
 		bad linux_shell "nestemu did not exit after poweroff"
+		stop_guest
 		return
 	fi
 	wait "$pid"
