@@ -544,8 +544,11 @@ Test(string, overlapping_movs)
 		uint64_t s = 0x1000 + cases[k].src_off, d = s + cases[k].delta;
 		int64_t step = cases[k].df ? -(int64_t)w : (int64_t)w;
 		/* reference: element by element */
-		for (uint64_t e = 0; e < cases[k].count; e++)
-			memmove(mem + d + e * step, mem + s + e * step, w);
+		for (uint64_t e = 0; e < cases[k].count; e++) {
+			/* offsets wrap in uint64_t, never the pointer arithmetic */
+			uint64_t od = d + e * (uint64_t)step, os = s + e * (uint64_t)step;
+			memmove(mem + od, mem + os, w);
+		}
 		t->cpu->regs[R_SI] = base + s;
 		t->cpu->regs[R_DI] = base + d;
 		t->cpu->regs[R_CX] = cases[k].count;
