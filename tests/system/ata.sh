@@ -17,25 +17,7 @@ nestemu=$1
 here=$(cd "$(dirname "$0")" && pwd)
 images="$here/../images"
 cache="$images/cache"
-pass=0
-fail=0
-tmp=$(mktemp -d)
-pid=
-trap 'rm -rf "$tmp"; [ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1 ($2)"; fail=$((fail + 1)); [ -f "$tmp/out" ] && tail -n 20 "$tmp/out" | sed 's/^/    | /'; }
-
-wait_for() {
-	n=0
-	while ! grep -q "$1" "$tmp/out" 2>/dev/null; do
-		kill -0 "$pid" 2>/dev/null || return 1
-		n=$((n + 1))
-		[ "$n" -gt "$(( $2 * 5 ))" ] && return 1
-		sleep 0.2
-	done
-	return 0
-}
+. "$here/lib.sh"
 
 mods="scsi_common scsi_mod libata ata_piix crc64 crc64-rocksoft crct10dif_common crc-t10dif t10-pi sd_mod cdrom sr_mod"
 

@@ -20,31 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 images="$here/../images"
 bios=${GRUB_BIOS-/usr/share/seabios/bios.bin}
 disk=${GRUB_DISK:-$images/cache/disk.img}
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null' EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() {
-	echo "FAIL $1 ($2)"
-	fail=$((fail + 1))
-	[ -s "$tmp/err" ] && sed 's/^/    stderr| /' "$tmp/err" | tail -n 5
-	[ -f "$tmp/out" ] && tail -n 15 "$tmp/out" | sed 's/^/    | /'
-}
-
-# wait_for PATTERN SECONDS: polls the serial log until PATTERN appears;
-# fails at once when nestemu has exited.
-wait_for() {
-	n=0
-	while ! grep -aq "$1" "$tmp/out" 2>/dev/null; do
-		kill -0 "$pid" 2>/dev/null || return 1
-		n=$((n + 1))
-		[ "$n" -gt "$(( $2 * 5 ))" ] && return 1
-		sleep 0.2
-	done
-	return 0
-}
+. "$here/lib.sh"
 
 # stage: the last boot stage the serial log shows, for failure messages.
 stage() {

@@ -14,34 +14,7 @@ set -u
 nestemu=$1
 here=$(cd "$(dirname "$0")" && pwd)
 images="$here/../images"
-pass=0
-fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null' EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1 ($2)"; fail=$((fail + 1)); [ -f "$tmp/out" ] && tail -n 15 "$tmp/out" | sed 's/^/    | /'; }
-
-# wait_for PATTERN SECONDS: polls the serial log until PATTERN appears.
-wait_for() {
-	n=0
-	while ! grep -q "$1" "$tmp/out" 2>/dev/null; do
-		kill -0 "$pid" 2>/dev/null || return 1
-		n=$((n + 1))
-		[ "$n" -gt "$(( $2 * 5 ))" ] && return 1
-		sleep 0.2
-	done
-	return 0
-}
-
-# stop_guest: a failed check ends the run (it would go on booting beside
-# the next test until this script exits).
-stop_guest() {
-	exec 3>&-
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
-}
+. "$here/lib.sh"
 
 linux_shell() {
 	if ! sh "$images/build.sh" --if-stale >"$tmp/build.log" 2>&1; then
@@ -103,25 +76,9 @@ linux_shell() {
 linux_shell
 # linux_ata (tests/system/ata.sh): the same kernel drives the IDE disk and
 # CD-ROM with its own ata_piix driver.
-sh "$here/ata.sh" "$nestemu" >"$tmp/ata.log" 2>&1
-sed '$d' "$tmp/ata.log"
-counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/ata.log")
-if [ -n "$counts" ]; then
-	pass=$((pass + ${counts% *}))
-	fail=$((fail + ${counts#* }))
-else
-	bad linux_ata "tests/system/ata.sh printed no result line"
-fi
+run_child linux_ata "$here/ata.sh"
 # grub_shell (tests/system/grub.sh): SeaBIOS -> GRUB -> Linux from the
 # first IDE disk, the GRUB image built by tests/images/build-disk.sh.
-sh "$here/grub.sh" "$nestemu" >"$tmp/grub.log" 2>&1
-sed '$d' "$tmp/grub.log"
-counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/grub.log")
-if [ -n "$counts" ]; then
-	pass=$((pass + ${counts% *}))
-	fail=$((fail + ${counts#* }))
-else
-	bad grub_shell "tests/system/grub.sh printed no result line"
-fi
+run_child grub_shell "$here/grub.sh"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
