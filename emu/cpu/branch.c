@@ -46,12 +46,17 @@ static inline void branch_to(struct cpu *cpu, uint64_t target, unsigned osz)
 }
 
 /* Operand size of a class-B (Jb) branch: 16/32 by code size and 0x66. */
+static inline unsigned jb_osz(unsigned code_size, bool amd, const struct insn *i)
+{
+	if (code_size == 3)	/* 0x66: ignored by Intel, 16 bits on AMD */
+		return ((i->flags & INSN_OPSZ) && amd) ? 1 : 3;
+	bool o16 = (code_size == 1) != !!(i->flags & INSN_OPSZ);
+	return o16 ? 1 : 2;
+}
+
 static inline unsigned branch_jb_osz(const struct cpu *cpu, const struct insn *i)
 {
-	if (cpu->code_size == 3)	/* 0x66: ignored by Intel, 16 bits on AMD */
-		return ((i->flags & INSN_OPSZ) && cpu->model && cpu->model->vendor == VENDOR_AMD) ? 1 : 3;
-	bool o16 = (cpu->code_size == 1) != !!(i->flags & INSN_OPSZ);
-	return o16 ? 1 : 2;
+	return jb_osz(cpu->code_size, cpu->model && cpu->model->vendor == VENDOR_AMD, i);
 }
 
 void jcc_Jb(struct cpu *cpu, const struct insn *i)
@@ -71,13 +76,10 @@ void jmp_Jb(struct cpu *cpu, const struct insn *i)
  * lazy-flags kind and branch_jb_osz disappears. They behave exactly as
  * jcc_Jb / jcc_Jz_* with the same insn.
  */
-#define JCC_FAST(cc) \
-	static void jcc_fast_w_##cc(struct cpu *cpu, const struct insn *i) \
-	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, 1); } \
-	static void jcc_fast_d_##cc(struct cpu *cpu, const struct insn *i) \
-	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, 2); } \
-	static void jcc_fast_q_##cc(struct cpu *cpu, const struct insn *i) \
-	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, 3); }
+#define JCC_FAST_OSZ(cc, sfx, osz) \
+	static void jcc_fast_##sfx##_##cc(struct cpu *cpu, const struct insn *i) \
+	{ if (cpu_cond(cpu, cc)) branch_to(cpu, cpu->next_rip + i->imm, osz); }
+#define JCC_FAST(cc) JCC_FAST_OSZ(cc, w, 1) JCC_FAST_OSZ(cc, d, 2) JCC_FAST_OSZ(cc, q, 3)
 JCC_FAST(0) JCC_FAST(1) JCC_FAST(2) JCC_FAST(3) JCC_FAST(4) JCC_FAST(5) JCC_FAST(6) JCC_FAST(7)
 JCC_FAST(8) JCC_FAST(9) JCC_FAST(10) JCC_FAST(11) JCC_FAST(12) JCC_FAST(13) JCC_FAST(14) JCC_FAST(15)
 #define JCC_ROW(sfx) { jcc_fast_##sfx##_0, jcc_fast_##sfx##_1, jcc_fast_##sfx##_2, jcc_fast_##sfx##_3, \
@@ -88,19 +90,13 @@ static const insn_fn jcc_fast[3][16] = { JCC_ROW(w), JCC_ROW(d), JCC_ROW(q) };
 
 insn_fn branch_specialise(const struct insn *i, unsigned code_size)
 {
-	bool amd = (code_size & DECODE_AMD) != 0;
-	unsigned csz = code_size & 0xff, osz;
-	if (i->fn == jcc_Jb) {
-		/* as branch_jb_osz, with the decoder's code size and vendor */
-		if (csz == 3)
-			osz = ((i->flags & INSN_OPSZ) && amd) ? 1 : 3;
-		else
-			osz = ((csz == 1) != !!(i->flags & INSN_OPSZ)) ? 1 : 2;
-	} else if (i->fn == jcc_Jz_w || i->fn == jcc_Jz_d || i->fn == jcc_Jz_q) {
+	unsigned osz;
+	if (i->fn == jcc_Jb)	/* the decoder's code size and vendor */
+		osz = jb_osz(code_size & 0xff, (code_size & DECODE_AMD) != 0, i);
+	else if (i->fn == jcc_Jz_w || i->fn == jcc_Jz_d || i->fn == jcc_Jz_q)
 		osz = i->osz;
-	} else {
+	else
 		return i->fn;
-	}
 	return jcc_fast[osz - 1][i->cc & 15];
 }
 
