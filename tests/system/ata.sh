@@ -77,16 +77,7 @@ linux_ata() {
 		exec 3>&-
 		return
 	fi
-	printf 'poweroff -f\n' >&3
-	n=0
-	while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.2
-		n=$((n + 1))
-	done
-	exec 3>&-
-	wait "$pid"
-	st=$?
-	pid=
+	poweroff_guest
 	if ! grep -q 'ATA-6: NESTEMU HARDDISK' "$tmp/out" || ! grep -q 'ATAPI: NESTEMU DVD-ROM' "$tmp/out"; then
 		bad linux_ata "ata_piix did not find the disk and the CD-ROM"
 	elif ! grep -q ' 4096 sda' "$tmp/out"; then
@@ -97,8 +88,8 @@ linux_ata() {
 		bad linux_ata "sector 100 of /dev/sda read wrong"
 	elif ! grep -q '^CD001' "$tmp/out"; then
 		bad linux_ata "the volume descriptor of /dev/sr0 read wrong"
-	elif [ "$st" -ne 0 ]; then
-		bad linux_ata "exit status $st after poweroff"
+	elif [ "$st" != 0 ]; then
+		bad linux_ata "exit status $st after poweroff (none: it did not exit)"
 	elif [ "$(dd if="$tmp/disk.img" bs=512 skip=200 count=1 2>/dev/null | head -c 15)" != LINUX-WROTE-200 ]; then
 		bad linux_ata "the sector Linux wrote is not in the image file"
 	else

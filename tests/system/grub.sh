@@ -70,20 +70,10 @@ grub_shell() {
 		exec 3>&-
 		return
 	fi
-	printf 'poweroff -f\n' >&3
-	n=0
-	while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.2
-		n=$((n + 1))
-	done
-	exec 3>&-
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! poweroff_guest; then
 		bad grub_shell "nestemu did not exit after poweroff"
 		return
 	fi
-	wait "$pid"
-	st=$?
-	pid=
 	if [ "$st" -eq 0 ]; then ok grub_shell; else bad grub_shell "exit status $st after poweroff"; fi
 }
 

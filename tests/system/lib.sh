@@ -44,6 +44,27 @@ stop_guest() {
 	pid=
 }
 
+# poweroff_guest: types `poweroff -f`, waits up to 60 s for nestemu to
+# exit and sets st to its exit status; a guest still running then is
+# stopped, st is "none" and the function fails.
+poweroff_guest() {
+	printf 'poweroff -f\n' >&3
+	n=0
+	while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 300 ]; do
+		sleep 0.2
+		n=$((n + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		stop_guest
+		st=none
+		return 1
+	fi
+	exec 3>&-
+	wait "$pid"
+	st=$?
+	pid=
+}
+
 # run_child NAME SCRIPT: runs another system test script, shows its lines
 # and adds its counts to this script's.
 run_child() {

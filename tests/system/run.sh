@@ -55,21 +55,10 @@ linux_shell() {
 		stop_guest
 		return
 	fi
-	printf 'poweroff -f\n' >&3
-	n=0
-	while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.2
-		n=$((n + 1))
-	done
-	exec 3>&-
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! poweroff_guest; then
 		bad linux_shell "nestemu did not exit after poweroff"
-		stop_guest
 		return
 	fi
-	wait "$pid"
-	st=$?
-	pid=
 	if [ "$st" -eq 0 ]; then ok linux_shell; else bad linux_shell "exit status $st after poweroff"; fi
 }
 
